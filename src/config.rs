@@ -1,0 +1,402 @@
+//! The policy document: JSON (the Envoy `filter_config`, the CLI's input,
+//! what C callers pass) or field-by-field text values (the NGINX
+//! directives). This room only collects raw field values and reports
+//! shape errors; `policy` validates and compiles them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde_json::Value;
+
+/// Every field of a policy document, in documentation order.
+pub const FIELDS: &[&str] = &[
+    "allow_origins",
+    "allow_methods",
+    "allow_headers",
+    "expose_headers",
+    "allow_credentials",
+    "max_age",
+    "preflight_status",
+    "on_preflight_deny",
+    "on_actual_deny",
+    "mode",
+    "debug",
+];
+
+/// One problem in a policy, with the field, the offending value and the fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The field, with an index for list entries (`allow_origins[2]`).
+    pub field: String,
+    /// The offending value as written, when there is one.
+    pub value: Option<String>,
+    /// What is wrong and what to write instead.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.value {
+            Some(value) => write!(f, "{} = {:?}: {}", self.field, value, self.message),
+            None => write!(f, "{}: {}", self.field, self.message),
+        }
+    }
+}
+
+/// Every problem found in a policy, reported together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyError {
+    /// The problems, in field order.
+    pub errors: Vec<ConfigError>,
+}
+
+impl PolicyError {
+    /// A policy error with one problem.
+    pub fn one(
+        field: impl Into<String>,
+        value: Option<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        PolicyError {
+            errors: vec![ConfigError {
+                field: field.into(),
+                value,
+                message: message.into(),
+            }],
+        }
+    }
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.errors.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+/// A field value as written: JSON, or text values from a config file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawValue {
+    /// A JSON value from a policy document.
+    Json(Value),
+    /// Text values, as NGINX directive arguments.
+    Text(Vec<String>),
+}
+
+/// Field values as written, before validation. Later sets win.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawPolicy {
+    fields: BTreeMap<&'static str, RawValue>,
+}
+
+impl RawPolicy {
+    /// An empty document.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads a JSON policy document.
+    pub fn from_json(json: &[u8]) -> Result<Self, PolicyError> {
+        let mut raw = Self::new();
+        raw.merge_json(json)?;
+        Ok(raw)
+    }
+
+    /// Sets every field present in a JSON policy document. On error
+    /// nothing is changed.
+    pub fn merge_json(&mut self, json: &[u8]) -> Result<(), PolicyError> {
+        let value: Value = serde_json::from_slice(json).map_err(|e| {
+            PolicyError::one(
+                "policy",
+                None,
+                format!(
+                    "invalid JSON at line {} column {}: {e}",
+                    e.line(),
+                    e.column()
+                ),
+            )
+        })?;
+        let Value::Object(map) = value else {
+            return Err(PolicyError::one(
+                "policy",
+                None,
+                "a policy is a JSON object, e.g. {\"allow_origins\": [\"https://app.example.com\"]}",
+            ));
+        };
+        let mut errors = Vec::new();
+        let mut staged = Vec::new();
+        for (key, value) in map {
+            match field_name(&key) {
+                Some(name) => staged.push((name, RawValue::Json(value))),
+                None => errors.push(unknown_field(&key)),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(PolicyError { errors });
+        }
+        self.fields.extend(staged);
+        Ok(())
+    }
+
+    /// Sets one field from text values. Values are checked at compile time.
+    pub fn set_text(&mut self, field: &str, values: Vec<String>) -> Result<(), PolicyError> {
+        let name = field_name(field).ok_or_else(|| PolicyError {
+            errors: vec![unknown_field(field)],
+        })?;
+        self.fields.insert(name, RawValue::Text(values));
+        Ok(())
+    }
+
+    /// The raw value of a field, if set.
+    pub fn get(&self, field: &str) -> Option<&RawValue> {
+        self.fields.get(field)
+    }
+}
+
+fn field_name(key: &str) -> Option<&'static str> {
+    FIELDS.iter().copied().find(|f| *f == key)
+}
+
+fn unknown_field(key: &str) -> ConfigError {
+    let hint = FIELDS
+        .iter()
+        .map(|f| (edit_distance(key, f), *f))
+        .min()
+        .filter(|(d, _)| *d <= 3)
+        .map(|(_, f)| format!("; did you mean \"{f}\"?"))
+        .unwrap_or_else(|| format!("; the fields are {}", FIELDS.join(", ")));
+    ConfigError {
+        field: key.to_owned(),
+        value: None,
+        message: format!("unknown field{hint}"),
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// Reads typed field values, collecting every error.
+pub(crate) struct Reader<'a> {
+    raw: &'a RawPolicy,
+    pub(crate) errors: Vec<ConfigError>,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(raw: &'a RawPolicy) -> Self {
+        Reader {
+            raw,
+            errors: Vec::new(),
+        }
+    }
+
+    pub(crate) fn error(
+        &mut self,
+        field: impl Into<String>,
+        value: Option<&str>,
+        message: impl Into<String>,
+    ) {
+        self.errors.push(ConfigError {
+            field: field.into(),
+            value: value.map(str::to_owned),
+            message: message.into(),
+        });
+    }
+
+    /// A list of strings; `None` when unset or mistyped.
+    pub(crate) fn list(&mut self, field: &str) -> Option<Vec<String>> {
+        match self.raw.get(field)? {
+            RawValue::Text(values) => Some(values.clone()),
+            RawValue::Json(Value::Array(items)) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    match item {
+                        Value::String(s) => out.push(s.clone()),
+                        other => self.error(
+                            format!("{field}[{i}]"),
+                            Some(&other.to_string()),
+                            "must be a string",
+                        ),
+                    }
+                }
+                Some(out)
+            }
+            RawValue::Json(Value::String(s)) => {
+                let s = s.clone();
+                self.error(field, Some(&s), format!("must be a list; write [{s:?}]"));
+                None
+            }
+            RawValue::Json(other) => {
+                let text = other.to_string();
+                self.error(field, Some(&text), "must be a list of strings");
+                None
+            }
+        }
+    }
+
+    /// A boolean (`true`/`false`, or `on`/`off` as text).
+    pub(crate) fn boolean(&mut self, field: &str) -> Option<bool> {
+        match self.raw.get(field)? {
+            RawValue::Json(Value::Bool(b)) => Some(*b),
+            RawValue::Text(values) => match self.single(field, values)? {
+                "on" | "true" => Some(true),
+                "off" | "false" => Some(false),
+                other => {
+                    let other = other.to_owned();
+                    self.error(field, Some(&other), "must be on or off");
+                    None
+                }
+            },
+            RawValue::Json(other) => {
+                let text = other.to_string();
+                self.error(field, Some(&text), "must be true or false");
+                None
+            }
+        }
+    }
+
+    /// A non-negative integer.
+    pub(crate) fn integer(&mut self, field: &str) -> Option<u64> {
+        match self.raw.get(field)? {
+            RawValue::Json(Value::Number(n)) if n.as_u64().is_some() => n.as_u64(),
+            RawValue::Text(values) => {
+                let text = self.single(field, values)?.to_owned();
+                match text.parse::<u64>() {
+                    Ok(n) => Some(n),
+                    Err(_) => {
+                        self.error(field, Some(&text), "must be a whole number");
+                        None
+                    }
+                }
+            }
+            RawValue::Json(other) => {
+                let text = other.to_string();
+                self.error(field, Some(&text), "must be a whole number");
+                None
+            }
+        }
+    }
+
+    /// One of `choices`.
+    pub(crate) fn choice(&mut self, field: &str, choices: &[&'static str]) -> Option<&'static str> {
+        let text = match self.raw.get(field)? {
+            RawValue::Json(Value::String(s)) => s.clone(),
+            RawValue::Text(values) => self.single(field, values)?.to_owned(),
+            RawValue::Json(other) => other.to_string(),
+        };
+        match choices.iter().find(|c| **c == text) {
+            Some(c) => Some(c),
+            None => {
+                self.error(
+                    field,
+                    Some(&text),
+                    format!("must be one of: {}", choices.join(", ")),
+                );
+                None
+            }
+        }
+    }
+
+    fn single<'v>(&mut self, field: &str, values: &'v [String]) -> Option<&'v str> {
+        match values {
+            [one] => Some(one),
+            _ => {
+                self.error(field, Some(&values.join(" ")), "takes exactly one value");
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_all_reported_with_hint() {
+        let err = RawPolicy::from_json(br#"{"allow_origin": [], "alow_methods": [], "zzz": 1}"#)
+            .unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.errors.len(), 3, "{text}");
+        assert!(
+            text.contains("allow_origin: unknown field; did you mean \"allow_origins\"?"),
+            "{text}"
+        );
+        assert!(text.contains("did you mean \"allow_methods\""), "{text}");
+        assert!(
+            text.contains("zzz: unknown field; the fields are allow_origins"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn json_syntax_error_has_position() {
+        let err = RawPolicy::from_json(b"{\n  \"allow_origins\": [,]\n}").unwrap_err();
+        assert!(err.to_string().contains("invalid JSON at line 2"), "{err}");
+    }
+
+    #[test]
+    fn not_an_object() {
+        let err = RawPolicy::from_json(b"[]").unwrap_err();
+        assert!(
+            err.to_string().contains("a policy is a JSON object"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn merge_keeps_earlier_fields_and_later_wins() {
+        let mut raw =
+            RawPolicy::from_json(br#"{"allow_origins": ["https://a.com"], "max_age": 5}"#).unwrap();
+        raw.merge_json(br#"{"max_age": 7}"#).unwrap();
+        raw.set_text("debug", vec!["on".into()]).unwrap();
+        assert_eq!(raw.get("max_age"), Some(&RawValue::Json(7.into())));
+        assert!(raw.get("allow_origins").is_some());
+        assert_eq!(raw.get("debug"), Some(&RawValue::Text(vec!["on".into()])));
+        assert!(raw.set_text("nope", vec![]).is_err());
+    }
+
+    #[test]
+    fn reader_types() {
+        let mut raw = RawPolicy::new();
+        raw.set_text("allow_credentials", vec!["maybe".into()])
+            .unwrap();
+        raw.set_text("max_age", vec!["10".into(), "20".into()])
+            .unwrap();
+        raw.merge_json(br#"{"allow_origins": "https://a.com", "debug": 1}"#)
+            .unwrap();
+        let mut r = Reader::new(&raw);
+        assert_eq!(r.boolean("allow_credentials"), None);
+        assert_eq!(r.integer("max_age"), None);
+        assert_eq!(r.list("allow_origins"), None);
+        assert_eq!(r.boolean("debug"), None);
+        let text: Vec<String> = r.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            text,
+            [
+                "allow_credentials = \"maybe\": must be on or off",
+                "max_age = \"10 20\": takes exactly one value",
+                "allow_origins = \"https://a.com\": must be a list; write [\"https://a.com\"]",
+                "debug = \"1\": must be true or false",
+            ]
+        );
+    }
+}

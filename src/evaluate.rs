@@ -1,0 +1,640 @@
+//! The decision for one request: what kind of CORS request it is, whether
+//! the policy allows it, why, and exactly which headers to write.
+//!
+//! Nothing here allocates: the request is a view over the caller's header
+//! bytes, and the decision borrows from the request and the policy.
+
+use crate::origin::{parse_request_origin, OriginError};
+use crate::policy::{ActualDeny, Mode, Policy, PreflightDeny, MAX_HEADER_NAME_LEN};
+use crate::tokens::{is_token, scan_list, ListCaps, ListError};
+
+/// Most `Access-Control-Request-Headers` lines kept; more are denied.
+pub const REQUEST_HEADERS_MAX_LINES: usize = 8;
+/// Most bytes of `Access-Control-Request-Headers`, all lines together.
+pub const REQUEST_HEADERS_MAX_BYTES: usize = 4096;
+/// Most names in `Access-Control-Request-Headers`.
+pub const REQUEST_HEADERS_MAX_NAMES: usize = 64;
+/// Most headers one decision writes.
+pub const DECISION_MAX_HEADERS: usize = 8;
+
+/// `Origin`.
+pub const ORIGIN: &str = "origin";
+/// `Access-Control-Request-Method`.
+pub const REQUEST_METHOD: &str = "access-control-request-method";
+/// `Access-Control-Request-Headers`.
+pub const REQUEST_HEADERS: &str = "access-control-request-headers";
+/// The request headers corsgate reads.
+pub const REQUEST_HEADER_NAMES: [&str; 3] = [ORIGIN, REQUEST_METHOD, REQUEST_HEADERS];
+
+/// `Access-Control-Allow-Origin`.
+pub const ALLOW_ORIGIN: &str = "access-control-allow-origin";
+/// `Access-Control-Allow-Credentials`.
+pub const ALLOW_CREDENTIALS: &str = "access-control-allow-credentials";
+/// `Access-Control-Allow-Methods`.
+pub const ALLOW_METHODS: &str = "access-control-allow-methods";
+/// `Access-Control-Allow-Headers`.
+pub const ALLOW_HEADERS: &str = "access-control-allow-headers";
+/// `Access-Control-Max-Age`.
+pub const MAX_AGE: &str = "access-control-max-age";
+/// `Access-Control-Expose-Headers`.
+pub const EXPOSE_HEADERS: &str = "access-control-expose-headers";
+/// `Vary`.
+pub const VARY: &str = "vary";
+/// The debug header naming the reason of a denial.
+pub const DEBUG_REASON: &str = "x-corsgate-reason";
+/// The response headers corsgate owns: an upstream's are removed.
+pub const OWNED_HEADER_NAMES: [&str; 6] = [
+    ALLOW_ORIGIN,
+    ALLOW_CREDENTIALS,
+    ALLOW_METHODS,
+    ALLOW_HEADERS,
+    MAX_AGE,
+    EXPOSE_HEADERS,
+];
+
+const VARY_ORIGIN: &[u8] = b"Origin";
+const VARY_PREFLIGHT: &[u8] =
+    b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
+
+/// True when `name` (any case) is a response header corsgate owns.
+pub fn is_owned_header(name: &[u8]) -> bool {
+    OWNED_HEADER_NAMES
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h.as_bytes()))
+}
+
+/// The request, as a view over the caller's header bytes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Request<'a> {
+    /// The request method, byte for byte.
+    pub method: &'a [u8],
+    /// The first `Origin` line.
+    pub origin: Option<&'a [u8]>,
+    /// How many `Origin` lines were seen.
+    pub origin_lines: u32,
+    /// The first `Access-Control-Request-Method` line.
+    pub request_method: Option<&'a [u8]>,
+    /// How many `Access-Control-Request-Method` lines were seen.
+    pub request_method_lines: u32,
+    /// The first `Access-Control-Request-Headers` lines.
+    pub request_headers: [&'a [u8]; REQUEST_HEADERS_MAX_LINES],
+    /// How many `Access-Control-Request-Headers` lines were seen (may be
+    /// more than are kept).
+    pub request_headers_lines: u32,
+}
+
+impl<'a> Request<'a> {
+    /// A request with this method and no headers yet.
+    pub fn new(method: &'a [u8]) -> Self {
+        Request {
+            method,
+            ..Request::default()
+        }
+    }
+
+    /// Offers one header line (name in any case). Returns `true` when
+    /// corsgate reads this header.
+    pub fn add_header(&mut self, name: &[u8], value: &'a [u8]) -> bool {
+        if name.eq_ignore_ascii_case(ORIGIN.as_bytes()) {
+            if self.origin_lines == 0 {
+                self.origin = Some(value);
+            }
+            self.origin_lines = self.origin_lines.saturating_add(1);
+        } else if name.eq_ignore_ascii_case(REQUEST_METHOD.as_bytes()) {
+            if self.request_method_lines == 0 {
+                self.request_method = Some(value);
+            }
+            self.request_method_lines = self.request_method_lines.saturating_add(1);
+        } else if name.eq_ignore_ascii_case(REQUEST_HEADERS.as_bytes()) {
+            if let Some(slot) = self
+                .request_headers
+                .get_mut(self.request_headers_lines as usize)
+            {
+                *slot = value;
+            }
+            self.request_headers_lines = self.request_headers_lines.saturating_add(1);
+        } else {
+            return false;
+        }
+        true
+    }
+
+    /// The kept `Access-Control-Request-Headers` lines.
+    pub fn request_header_lines(&self) -> &[&'a [u8]] {
+        let kept = (self.request_headers_lines as usize).min(REQUEST_HEADERS_MAX_LINES);
+        self.request_headers.get(..kept).unwrap_or_default()
+    }
+}
+
+macro_rules! c_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $value:expr => $text:expr,)* }) => {
+        $(#[$m])*
+        #[repr(u32)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vm])* $variant = $value,)*
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            /// The value's stable text form.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text,)* }
+            }
+
+            /// The value with this numeric code, if any.
+            pub fn from_u32(code: u32) -> Option<Self> {
+                match code { $($value => Some($name::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+c_enum! {
+    /// Whether the request may go on as a CORS request.
+    Verdict {
+        /// No `Origin`: not a CORS request.
+        NotCors = 0 => "not-cors",
+        /// The policy allows it.
+        Allowed = 1 => "allowed",
+        /// The policy refuses it.
+        Denied = 2 => "denied",
+    }
+}
+
+c_enum! {
+    /// What kind of request it is.
+    Kind {
+        /// No `Origin`.
+        NotCors = 0 => "not-cors",
+        /// `OPTIONS` + `Origin` + `Access-Control-Request-Method`.
+        Preflight = 1 => "preflight",
+        /// Any other request with an `Origin`.
+        Actual = 2 => "actual",
+    }
+}
+
+c_enum! {
+    /// Why the verdict is what it is.
+    Reason {
+        /// No `Origin`.
+        NotCors = 0 => "not-cors",
+        /// Allowed.
+        Allowed = 1 => "allowed",
+        /// The origin matches no pattern.
+        OriginNotAllowed = 10 => "origin-not-allowed",
+        /// The origin is not a serialized origin.
+        OriginMalformed = 11 => "origin-malformed",
+        /// The origin is longer than 512 bytes.
+        OriginTooLong = 12 => "origin-too-long",
+        /// Several origins (several lines, or joined with commas).
+        OriginDuplicated = 13 => "origin-duplicated",
+        /// The opaque origin `null`.
+        OriginNull = 14 => "origin-null",
+        /// The requested method is not allowed.
+        MethodNotAllowed = 20 => "method-not-allowed",
+        /// The requested method is not a token.
+        MethodMalformed = 21 => "method-malformed",
+        /// Several `Access-Control-Request-Method` lines.
+        MethodDuplicated = 22 => "method-duplicated",
+        /// A requested header is not allowed.
+        HeaderNotAllowed = 30 => "header-not-allowed",
+        /// `Access-Control-Request-Headers` is not a list of tokens.
+        HeadersMalformed = 31 => "headers-malformed",
+        /// `Access-Control-Request-Headers` is longer than 4096 bytes.
+        HeadersTooLong = 32 => "headers-too-long",
+        /// More than 64 requested header names.
+        TooManyHeaders = 33 => "too-many-headers",
+        /// More than 8 `Access-Control-Request-Headers` lines.
+        TooManyHeaderLines = 34 => "too-many-header-lines",
+        /// corsgate failed internally; the request was denied safely.
+        InternalError = 90 => "internal-error",
+    }
+}
+
+c_enum! {
+    /// What the caller does next.
+    Action {
+        /// Let the request go on; on its response remove the owned headers
+        /// (when `strip_upstream`) and write `headers`.
+        Continue = 0 => "continue",
+        /// Answer now with `status`, an empty body and `headers`.
+        Respond = 1 => "respond",
+    }
+}
+
+c_enum! {
+    /// How to write one header.
+    HeaderOp {
+        /// Replace any existing value.
+        Set = 0 => "set",
+        /// Add one more value (`Vary`).
+        Append = 1 => "append",
+    }
+}
+
+/// One response header to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header<'a> {
+    /// Lowercase name.
+    pub name: &'static str,
+    /// Value, borrowed from the policy or the request.
+    pub value: &'a [u8],
+    /// Set or append.
+    pub op: HeaderOp,
+}
+
+const NO_HEADER: Header<'static> = Header {
+    name: "",
+    value: b"",
+    op: HeaderOp::Set,
+};
+
+/// The outcome of [`Policy::evaluate`].
+#[derive(Debug, Clone, Copy)]
+pub struct Decision<'a> {
+    /// Allowed, denied or not CORS.
+    pub verdict: Verdict,
+    /// Preflight, actual or not CORS.
+    pub kind: Kind,
+    /// Why.
+    pub reason: Reason,
+    /// Continue to the upstream or respond now.
+    pub action: Action,
+    /// The status to respond with (`Respond` only; 0 otherwise).
+    pub status: u16,
+    /// Remove the upstream's owned headers before writing `headers`.
+    pub strip_upstream: bool,
+    /// `mode: "report"`: nothing is written.
+    pub report_only: bool,
+    /// What was refused (a header name, a method, an origin), or empty.
+    /// Always a token or a well-formed origin, so safe to log.
+    pub detail: &'a [u8],
+    headers: [Header<'a>; DECISION_MAX_HEADERS],
+    headers_len: usize,
+}
+
+impl<'a> Decision<'a> {
+    fn new(kind: Kind) -> Self {
+        Decision {
+            verdict: if kind == Kind::NotCors {
+                Verdict::NotCors
+            } else {
+                Verdict::Allowed
+            },
+            kind,
+            reason: if kind == Kind::NotCors {
+                Reason::NotCors
+            } else {
+                Reason::Allowed
+            },
+            action: Action::Continue,
+            status: 0,
+            strip_upstream: true,
+            report_only: false,
+            detail: b"",
+            headers: [NO_HEADER; DECISION_MAX_HEADERS],
+            headers_len: 0,
+        }
+    }
+
+    /// A safe denial, for when evaluation cannot run.
+    pub fn internal_error() -> Decision<'static> {
+        let mut d = Decision::new(Kind::Actual);
+        d.verdict = Verdict::Denied;
+        d.reason = Reason::InternalError;
+        d
+    }
+
+    /// The headers to write, in order.
+    pub fn headers(&self) -> &[Header<'a>] {
+        self.headers.get(..self.headers_len).unwrap_or_default()
+    }
+
+    fn push(&mut self, name: &'static str, value: &'a [u8]) {
+        let op = if name == VARY {
+            HeaderOp::Append
+        } else {
+            HeaderOp::Set
+        };
+        if let Some(slot) = self.headers.get_mut(self.headers_len) {
+            *slot = Header { name, value, op };
+            self.headers_len += 1;
+        }
+    }
+
+    fn deny(&mut self, reason: Reason, detail: &'a [u8]) {
+        self.verdict = Verdict::Denied;
+        self.reason = reason;
+        self.detail = detail;
+    }
+}
+
+impl Policy {
+    /// Decides one request. Never allocates, never panics, linear time.
+    pub fn evaluate<'a>(&'a self, request: &Request<'a>) -> Decision<'a> {
+        let Some(origin) = request.origin else {
+            let mut d = Decision::new(Kind::NotCors);
+            return self.finish(d.kind, &mut d, b"");
+        };
+        let kind = if request.method == b"OPTIONS" && request.request_method_lines > 0 {
+            Kind::Preflight
+        } else {
+            Kind::Actual
+        };
+        let mut d = Decision::new(kind);
+        self.check_origin(request, origin, &mut d);
+        if kind == Kind::Preflight && d.verdict == Verdict::Allowed {
+            self.check_method(request, &mut d);
+        }
+        let mut requested_headers = false;
+        if kind == Kind::Preflight && d.verdict == Verdict::Allowed {
+            requested_headers = self.check_headers(request, &mut d);
+        }
+        if d.verdict == Verdict::Allowed {
+            self.write_allowed(request, requested_headers, &mut d);
+        }
+        self.finish(kind, &mut d, origin)
+    }
+
+    fn check_origin<'a>(&'a self, request: &Request<'a>, origin: &'a [u8], d: &mut Decision<'a>) {
+        if request.origin_lines > 1 {
+            return d.deny(Reason::OriginDuplicated, b"");
+        }
+        match parse_request_origin(origin) {
+            Ok(parsed) if self.origins.matches(&parsed) => {}
+            Ok(_) => d.deny(Reason::OriginNotAllowed, origin),
+            Err(OriginError::Null) if self.origins.allows_any() => {}
+            Err(OriginError::Null) => d.deny(Reason::OriginNull, b""),
+            Err(OriginError::Malformed) => d.deny(Reason::OriginMalformed, b""),
+            Err(OriginError::TooLong) => d.deny(Reason::OriginTooLong, b""),
+            Err(OriginError::Duplicated) => d.deny(Reason::OriginDuplicated, b""),
+        }
+    }
+
+    fn check_method<'a>(&'a self, request: &Request<'a>, d: &mut Decision<'a>) {
+        let method = request.request_method.unwrap_or_default();
+        if request.request_method_lines > 1 {
+            d.deny(Reason::MethodDuplicated, b"");
+        } else if !is_token(method) {
+            d.deny(Reason::MethodMalformed, b"");
+        } else if !(is_safelisted_method(method)
+            || self.any_method
+            || self.methods.iter().any(|m| **m == *method))
+        {
+            d.deny(Reason::MethodNotAllowed, method);
+        }
+    }
+
+    /// Checks every requested header; returns whether any was requested.
+    fn check_headers<'a>(&'a self, request: &Request<'a>, d: &mut Decision<'a>) -> bool {
+        if request.request_headers_lines as usize > REQUEST_HEADERS_MAX_LINES {
+            d.deny(Reason::TooManyHeaderLines, b"");
+            return false;
+        }
+        let caps = ListCaps {
+            max_bytes: REQUEST_HEADERS_MAX_BYTES,
+            max_elements: REQUEST_HEADERS_MAX_NAMES,
+        };
+        let mut requested = false;
+        let scanned = scan_list(request.request_header_lines(), caps, |name| {
+            requested = true;
+            self.allows_header(name)
+        });
+        match scanned {
+            Ok(None) => {}
+            Ok(Some(refused)) => d.deny(Reason::HeaderNotAllowed, refused),
+            Err(ListError::TooLong) => d.deny(Reason::HeadersTooLong, b""),
+            Err(ListError::Malformed) => d.deny(Reason::HeadersMalformed, b""),
+            Err(ListError::TooMany) => d.deny(Reason::TooManyHeaders, b""),
+        }
+        requested
+    }
+
+    fn allows_header(&self, name: &[u8]) -> bool {
+        if self.any_header && !name.eq_ignore_ascii_case(b"authorization") {
+            return true;
+        }
+        let mut buf = [0u8; MAX_HEADER_NAME_LEN];
+        let Some(lower) = buf.get_mut(..name.len()) else {
+            return false;
+        };
+        for (dst, src) in lower.iter_mut().zip(name) {
+            *dst = src.to_ascii_lowercase();
+        }
+        self.headers.contains(&*lower)
+    }
+
+    fn write_allowed<'a>(
+        &'a self,
+        request: &Request<'a>,
+        requested_headers: bool,
+        d: &mut Decision<'a>,
+    ) {
+        let origin = request.origin.unwrap_or_default();
+        d.push(
+            ALLOW_ORIGIN,
+            if self.origins.allows_any() {
+                b"*"
+            } else {
+                origin
+            },
+        );
+        if self.credentials {
+            d.push(ALLOW_CREDENTIALS, b"true");
+        }
+        if d.kind == Kind::Preflight {
+            let method = request.request_method.unwrap_or_default();
+            if !is_safelisted_method(method) {
+                d.push(ALLOW_METHODS, &self.allow_methods_value);
+            }
+            if requested_headers {
+                d.push(ALLOW_HEADERS, &self.allow_headers_value);
+            }
+            if let Some(age) = &self.max_age_value {
+                d.push(MAX_AGE, age);
+            }
+            d.action = Action::Respond;
+            d.status = self.preflight_status;
+        } else if let Some(exposed) = &self.expose_headers_value {
+            d.push(EXPOSE_HEADERS, exposed);
+        }
+    }
+
+    /// Adds `Vary`, the debug header and the deny action; applies report mode.
+    fn finish<'a>(&'a self, kind: Kind, d: &mut Decision<'a>, _origin: &'a [u8]) -> Decision<'a> {
+        if kind == Kind::Preflight {
+            d.push(VARY, VARY_PREFLIGHT);
+        } else if !self.origins.allows_any() {
+            d.push(VARY, VARY_ORIGIN);
+        }
+        if d.verdict == Verdict::Denied {
+            if self.debug {
+                d.push(DEBUG_REASON, d.reason.as_str().as_bytes());
+            }
+            let reject = match kind {
+                Kind::Preflight => self.preflight_deny == PreflightDeny::Reject,
+                _ => self.actual_deny == ActualDeny::Reject,
+            };
+            if reject {
+                d.action = Action::Respond;
+                d.status = 403;
+            }
+        }
+        if self.mode == Mode::Report {
+            d.action = Action::Continue;
+            d.status = 0;
+            d.strip_upstream = false;
+            d.report_only = true;
+            d.headers_len = 0;
+        }
+        *d
+    }
+}
+
+/// `GET`, `HEAD` and `POST` need no `Access-Control-Allow-Methods`.
+fn is_safelisted_method(method: &[u8]) -> bool {
+    matches!(method, b"GET" | b"HEAD" | b"POST")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(json: &str) -> Policy {
+        Policy::from_json(json.as_bytes()).unwrap()
+    }
+
+    fn request<'a>(method: &'a str, headers: &[(&str, &'a str)]) -> Request<'a> {
+        let mut r = Request::new(method.as_bytes());
+        for (name, value) in headers {
+            r.add_header(name.as_bytes(), value.as_bytes());
+        }
+        r
+    }
+
+    fn headers(d: &Decision<'_>) -> Vec<(String, String)> {
+        d.headers()
+            .iter()
+            .map(|h| {
+                (
+                    h.name.to_owned(),
+                    String::from_utf8_lossy(h.value).into_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn preflight_allowed() {
+        let p = policy(
+            r#"{"allow_origins":["https://a.com"],"allow_methods":["PUT"],"allow_headers":["x-a"],"allow_credentials":true,"max_age":60}"#,
+        );
+        let r = request(
+            "OPTIONS",
+            &[
+                ("Origin", "https://a.com"),
+                ("Access-Control-Request-Method", "PUT"),
+                ("access-control-request-headers", "X-A"),
+            ],
+        );
+        let d = p.evaluate(&r);
+        assert_eq!(
+            (d.verdict, d.kind, d.reason, d.action, d.status),
+            (
+                Verdict::Allowed,
+                Kind::Preflight,
+                Reason::Allowed,
+                Action::Respond,
+                204
+            )
+        );
+        assert_eq!(
+            headers(&d),
+            [
+                ("access-control-allow-origin".into(), "https://a.com".into()),
+                ("access-control-allow-credentials".into(), "true".into()),
+                ("access-control-allow-methods".into(), "PUT".into()),
+                ("access-control-allow-headers".into(), "x-a".into()),
+                ("access-control-max-age".into(), "60".into()),
+                (
+                    "vary".into(),
+                    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers".into()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn authorization_needs_listing() {
+        let p = policy(r#"{"allow_origins":["https://a.com"],"allow_headers":["*"]}"#);
+        let r = request(
+            "OPTIONS",
+            &[
+                ("Origin", "https://a.com"),
+                ("Access-Control-Request-Method", "GET"),
+                ("Access-Control-Request-Headers", "x-any,authorization"),
+            ],
+        );
+        let d = p.evaluate(&r);
+        assert_eq!(
+            (d.reason, d.detail),
+            (Reason::HeaderNotAllowed, &b"authorization"[..])
+        );
+    }
+
+    #[test]
+    fn header_lines_over_cap() {
+        let p = policy(r#"{"allow_origins":["https://a.com"],"allow_headers":["x-a"]}"#);
+        let mut r = request(
+            "OPTIONS",
+            &[
+                ("Origin", "https://a.com"),
+                ("Access-Control-Request-Method", "GET"),
+            ],
+        );
+        for _ in 0..9 {
+            r.add_header(b"Access-Control-Request-Headers", b"x-a");
+        }
+        assert_eq!(p.evaluate(&r).reason, Reason::TooManyHeaderLines);
+    }
+
+    #[test]
+    fn report_mode_writes_nothing() {
+        let p = policy(r#"{"allow_origins":["https://a.com"],"mode":"report"}"#);
+        let d = p.evaluate(&request("GET", &[("Origin", "https://b.com")]));
+        assert_eq!(
+            (
+                d.verdict,
+                d.reason,
+                d.action,
+                d.strip_upstream,
+                d.headers().len()
+            ),
+            (
+                Verdict::Denied,
+                Reason::OriginNotAllowed,
+                Action::Continue,
+                false,
+                0
+            )
+        );
+    }
+
+    #[test]
+    fn enum_codes_round_trip() {
+        for r in Reason::ALL {
+            assert_eq!(Reason::from_u32(*r as u32), Some(*r));
+        }
+        assert_eq!(Reason::from_u32(7), None);
+    }
+
+    #[test]
+    fn owned_headers_any_case() {
+        assert!(is_owned_header(b"Access-Control-Allow-Origin"));
+        assert!(is_owned_header(b"access-control-expose-headers"));
+        assert!(!is_owned_header(b"vary"));
+    }
+}

@@ -1,0 +1,490 @@
+//! Origins: the strict parser for request `Origin` values and the parser
+//! for the origin patterns a policy may list.
+//!
+//! A request origin is accepted only in the exact serialized form a browser
+//! sends (`scheme://host[:port]`, lowercase, no default port). Anything
+//! else is refused, so whatever corsgate reflects is safe to put in a
+//! response header.
+
+/// Longest request `Origin` value accepted, in bytes.
+pub const MAX_ORIGIN_LEN: usize = 512;
+
+/// A request origin that passed [`parse_request_origin`]; all parts borrow
+/// the request's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin<'a> {
+    /// The whole serialized origin, as received.
+    pub raw: &'a [u8],
+    /// `http`, `https`, …
+    pub scheme: &'a [u8],
+    /// The host: a domain, a dotted IPv4 address or `[ipv6]`.
+    pub host: &'a [u8],
+    /// The explicit port, if any (never the scheme's default).
+    pub port: Option<u16>,
+}
+
+impl Origin<'_> {
+    /// True when the host is a domain name (not an IP literal), so that
+    /// subdomain wildcards may apply to it.
+    pub fn host_is_domain(&self) -> bool {
+        !self.host.starts_with(b"[") && !self.host.iter().all(|b| b.is_ascii_digit() || *b == b'.')
+    }
+}
+
+/// Why a request origin was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OriginError {
+    /// Not a serialized origin.
+    Malformed,
+    /// Longer than [`MAX_ORIGIN_LEN`].
+    TooLong,
+    /// Holds a comma: several origins joined into one value.
+    Duplicated,
+    /// The opaque origin `null`.
+    Null,
+}
+
+/// The port a scheme implies, which a serialized origin never spells out.
+pub fn default_port(scheme: &[u8]) -> Option<u16> {
+    match scheme {
+        b"http" | b"ws" => Some(80),
+        b"https" | b"wss" => Some(443),
+        _ => None,
+    }
+}
+
+/// Parses a request `Origin` value byte for byte. Never allocates; linear.
+pub fn parse_request_origin(raw: &[u8]) -> Result<Origin<'_>, OriginError> {
+    if raw.is_empty() {
+        return Err(OriginError::Malformed);
+    }
+    if raw.len() > MAX_ORIGIN_LEN {
+        return Err(OriginError::TooLong);
+    }
+    if raw.contains(&b',') {
+        return Err(OriginError::Duplicated);
+    }
+    if raw == b"null" {
+        return Err(OriginError::Null);
+    }
+    let (scheme, rest) = split_scheme(raw).ok_or(OriginError::Malformed)?;
+    let (host, port) = split_host_port(rest).ok_or(OriginError::Malformed)?;
+    if !valid_host(host) {
+        return Err(OriginError::Malformed);
+    }
+    let port = match port {
+        None => None,
+        Some(digits) => {
+            let port = parse_port(digits).ok_or(OriginError::Malformed)?;
+            if default_port(scheme) == Some(port) {
+                return Err(OriginError::Malformed);
+            }
+            Some(port)
+        }
+    };
+    Ok(Origin {
+        raw,
+        scheme,
+        host,
+        port,
+    })
+}
+
+/// Splits `scheme://rest`; the scheme is `[a-z][a-z0-9+.-]*`.
+fn split_scheme(raw: &[u8]) -> Option<(&[u8], &[u8])> {
+    let colon = raw.iter().position(|&b| b == b':')?;
+    let (scheme, rest) = raw.split_at(colon);
+    let rest = rest.strip_prefix(b"://")?;
+    let mut bytes = scheme.iter();
+    if !bytes.next()?.is_ascii_lowercase() {
+        return None;
+    }
+    if !bytes
+        .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'+' | b'.' | b'-'))
+    {
+        return None;
+    }
+    Some((scheme, rest))
+}
+
+/// Splits `host[:port]`, with IPv6 hosts in brackets.
+fn split_host_port(rest: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
+    let host_end = if rest.first() == Some(&b'[') {
+        rest.iter().position(|&b| b == b']')? + 1
+    } else {
+        rest.iter().position(|&b| b == b':').unwrap_or(rest.len())
+    };
+    let (host, tail) = rest.split_at(host_end);
+    match tail {
+        [] => Some((host, None)),
+        [b':', digits @ ..] => Some((host, Some(digits))),
+        _ => None,
+    }
+}
+
+/// A lowercase domain or IPv4 address (`[a-z0-9_-]` labels, no empty
+/// label), or a lowercase bracketed IPv6 literal.
+fn valid_host(host: &[u8]) -> bool {
+    if let [b'[', inner @ .., b']'] = host {
+        return !inner.is_empty()
+            && inner.contains(&b':')
+            && inner
+                .iter()
+                .all(|&b| matches!(b, b'0'..=b'9' | b'a'..=b'f' | b':' | b'.'));
+    }
+    !host.is_empty()
+        && host.split(|&b| b == b'.').all(|label| {
+            !label.is_empty()
+                && label.iter().all(|&b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                })
+        })
+}
+
+/// Decimal port, 1–65535, no leading zero.
+fn parse_port(digits: &[u8]) -> Option<u16> {
+    if digits.is_empty() || digits.len() > 5 || digits[0] == b'0' {
+        return None;
+    }
+    let mut value: u32 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + u32::from(b - b'0');
+    }
+    u16::try_from(value).ok()
+}
+
+/// Which ports a pattern accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PortSpec {
+    /// No port in the origin (the scheme's default).
+    Default,
+    /// Exactly this port.
+    Fixed(u16),
+    /// Any port, or none (`:*`).
+    Any,
+}
+
+impl PortSpec {
+    /// True when a request origin's port is accepted.
+    #[inline]
+    pub fn accepts(self, port: Option<u16>) -> bool {
+        match self {
+            PortSpec::Default => port.is_none(),
+            PortSpec::Fixed(p) => port == Some(p),
+            PortSpec::Any => true,
+        }
+    }
+}
+
+/// One entry of `allow_origins`, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OriginPattern {
+    /// `*`: every origin.
+    Any,
+    /// An exact serialized origin.
+    Exact(String),
+    /// `scheme://host:*`: one host, any port.
+    AnyPort {
+        /// The scheme.
+        scheme: String,
+        /// The host.
+        host: String,
+    },
+    /// `scheme://*.suffix[:port|:*]`: one or more labels before `.suffix`.
+    Subdomains {
+        /// The scheme.
+        scheme: String,
+        /// The domain after `*.`.
+        suffix: String,
+        /// Accepted ports.
+        port: PortSpec,
+    },
+    /// `regex:<pattern>`, matched against the whole origin.
+    Regex(String),
+}
+
+impl OriginPattern {
+    /// The scheme the pattern is limited to, if any.
+    pub fn scheme(&self) -> Option<&str> {
+        match self {
+            OriginPattern::Exact(s) => s.split("://").next(),
+            OriginPattern::AnyPort { scheme, .. } | OriginPattern::Subdomains { scheme, .. } => {
+                Some(scheme)
+            }
+            OriginPattern::Any | OriginPattern::Regex(_) => None,
+        }
+    }
+
+    /// The host (or the suffix, for subdomain wildcards), if any.
+    pub fn host(&self) -> Option<&str> {
+        match self {
+            OriginPattern::Exact(s) => {
+                let rest = s.split_once("://").map(|(_, r)| r)?;
+                let (host, _) = split_host_port(rest.as_bytes())?;
+                std::str::from_utf8(host).ok()
+            }
+            OriginPattern::AnyPort { host, .. } => Some(host),
+            OriginPattern::Subdomains { suffix, .. } => Some(suffix),
+            OriginPattern::Any | OriginPattern::Regex(_) => None,
+        }
+    }
+}
+
+/// Parses one `allow_origins` entry, or says what to write instead.
+pub fn parse_pattern(text: &str) -> Result<OriginPattern, String> {
+    if text == "*" {
+        return Ok(OriginPattern::Any);
+    }
+    if let Some(re) = text.strip_prefix("regex:") {
+        if re.is_empty() {
+            return Err("the regex is empty; write regex:<pattern>".into());
+        }
+        return Ok(OriginPattern::Regex(re.to_owned()));
+    }
+    if text.eq_ignore_ascii_case("null") {
+        return Err(
+            "the null origin is shared by sandboxed iframes, local files and redirects, so it \
+                    cannot be allowed safely; remove it"
+                .into(),
+        );
+    }
+    if text.to_ascii_lowercase().starts_with("file:") {
+        return Err(
+            "file: origins serialize as null and cannot be allowed safely; remove it".into(),
+        );
+    }
+    if text.is_empty() {
+        return Err(
+            "empty origin; write scheme://host[:port], e.g. \"https://app.example.com\"".into(),
+        );
+    }
+    if !text.is_ascii() {
+        return Err("non-ASCII host; write internationalized names in punycode (xn--…)".into());
+    }
+    if text
+        .bytes()
+        .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    {
+        return Err("whitespace or control characters; remove them".into());
+    }
+    let lower = text.to_ascii_lowercase();
+    if lower != text {
+        return Err(format!(
+            "origins are compared in their lowercase serialized form; write \"{lower}\""
+        ));
+    }
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return Err(
+            "not an origin; write scheme://host[:port], e.g. \"https://app.example.com\"".into(),
+        );
+    };
+    if split_scheme(text.as_bytes()).is_none() {
+        return Err(format!(
+            "invalid scheme \"{scheme}\"; write e.g. \"https://\""
+        ));
+    }
+    if let Some(at) = rest.find('@') {
+        return Err(format!(
+            "origins carry no user info; write \"{scheme}://{}\"",
+            &rest[at + 1..]
+        ));
+    }
+    if let Some(slash) = rest.find(['/', '?', '#']) {
+        return Err(format!(
+            "an origin has no path, query or trailing slash; write \"{scheme}://{}\"",
+            &rest[..slash]
+        ));
+    }
+    let Some((host, port)) = split_host_port(rest.as_bytes()) else {
+        return Err("invalid host or port; write scheme://host[:port]".into());
+    };
+    // The parts are slices of an ASCII string.
+    let host = std::str::from_utf8(host).unwrap_or_default();
+    let port_text = port.map(|p| std::str::from_utf8(p).unwrap_or_default());
+    let port = match port_text {
+        None => PortSpec::Default,
+        Some("*") => PortSpec::Any,
+        Some(digits) => {
+            let Some(port) = parse_port(digits.as_bytes()) else {
+                return Err(format!(
+                    "invalid port \"{digits}\"; write a number from 1 to 65535 or *"
+                ));
+            };
+            if default_port(scheme.as_bytes()) == Some(port) {
+                return Err(format!(
+                    "{port} is the default port of {scheme} and browsers never send it; write \"{scheme}://{host}\""
+                ));
+            }
+            PortSpec::Fixed(port)
+        }
+    };
+    if let Some(suffix) = host.strip_prefix("*.") {
+        if suffix.contains('*') || !valid_host(suffix.as_bytes()) || suffix.starts_with('[') {
+            return Err(format!(
+                "invalid domain after \"*.\"; write e.g. \"{scheme}://*.example.com\""
+            ));
+        }
+        if !(Origin {
+            raw: b"",
+            scheme: b"",
+            host: suffix.as_bytes(),
+            port: None,
+        })
+        .host_is_domain()
+        {
+            return Err("subdomain wildcards apply to domain names, not IP addresses".into());
+        }
+        return Ok(OriginPattern::Subdomains {
+            scheme: scheme.to_owned(),
+            suffix: suffix.to_owned(),
+            port,
+        });
+    }
+    if host.contains('*') {
+        return Err(format!(
+            "\"*\" is allowed only as a whole leading label; write e.g. \"{scheme}://*.example.com\""
+        ));
+    }
+    if !valid_host(host.as_bytes()) {
+        return Err(format!(
+            "invalid host \"{host}\"; write a lowercase domain, IPv4 address or [IPv6] address"
+        ));
+    }
+    match port {
+        PortSpec::Any => Ok(OriginPattern::AnyPort {
+            scheme: scheme.to_owned(),
+            host: host.to_owned(),
+        }),
+        _ => Ok(OriginPattern::Exact(text.to_owned())),
+    }
+}
+
+/// True for hosts that are always loopback: `localhost`, `*.localhost`,
+/// 127.0.0.0/8 and `[::1]`.
+pub fn is_loopback_host(host: &str) -> bool {
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host == "[::1]"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    macro_rules! request_origin {
+        ($($name:ident: $raw:expr => $want:expr;)*) => {$(
+            #[test]
+            fn $name() {
+                let got = parse_request_origin($raw).map(|o| (o.scheme, o.host, o.port));
+                let want: Result<(&[u8], &[u8], Option<u16>), OriginError> = $want;
+                assert_eq!(got, want);
+            }
+        )*};
+    }
+
+    request_origin! {
+        https_plain: b"https://app.example.com" => Ok((b"https", b"app.example.com", None));
+        with_port: b"http://localhost:8080" => Ok((b"http", b"localhost", Some(8080)));
+        ipv4: b"http://127.0.0.1:3000" => Ok((b"http", b"127.0.0.1", Some(3000)));
+        ipv6: b"http://[::1]:3000" => Ok((b"http", b"[::1]", Some(3000)));
+        custom_scheme: b"chrome-extension://abcdef" => Ok((b"chrome-extension", b"abcdef", None));
+        default_https_port: b"https://a.com:443" => Err(OriginError::Malformed);
+        default_http_port: b"http://a.com:80" => Err(OriginError::Malformed);
+        https_port_80_ok: b"https://a.com:80" => Ok((b"https", b"a.com", Some(80)));
+        uppercase_host: b"https://App.example.com" => Err(OriginError::Malformed);
+        uppercase_scheme: b"HTTPS://app.example.com" => Err(OriginError::Malformed);
+        trailing_slash: b"https://a.com/" => Err(OriginError::Malformed);
+        path: b"https://a.com/x" => Err(OriginError::Malformed);
+        userinfo: b"https://u@a.com" => Err(OriginError::Malformed);
+        space: b"https://a.com " => Err(OriginError::Malformed);
+        crlf: b"https://a.com\r\nx: y" => Err(OriginError::Malformed);
+        non_ascii: "https://é.com".as_bytes() => Err(OriginError::Malformed);
+        empty_label: b"https://a..com" => Err(OriginError::Malformed);
+        trailing_dot: b"https://a.com." => Err(OriginError::Malformed);
+        empty: b"" => Err(OriginError::Malformed);
+        null: b"null" => Err(OriginError::Null);
+        comma: b"https://a.com, https://b.com" => Err(OriginError::Duplicated);
+        port_zero: b"https://a.com:0" => Err(OriginError::Malformed);
+        port_leading_zero: b"https://a.com:08080" => Err(OriginError::Malformed);
+        port_too_big: b"https://a.com:65536" => Err(OriginError::Malformed);
+        empty_port: b"https://a.com:" => Err(OriginError::Malformed);
+        no_host: b"https://" => Err(OriginError::Malformed);
+        no_scheme: b"//a.com" => Err(OriginError::Malformed);
+        bad_ipv6: b"http://[::g]" => Err(OriginError::Malformed);
+        ipv6_then_junk: b"http://[::1]x" => Err(OriginError::Malformed);
+    }
+
+    #[test]
+    fn too_long() {
+        let mut long = b"https://".to_vec();
+        long.resize(MAX_ORIGIN_LEN + 1, b'a');
+        assert_eq!(parse_request_origin(&long), Err(OriginError::TooLong));
+        long.truncate(MAX_ORIGIN_LEN);
+        assert!(parse_request_origin(&long).is_ok());
+    }
+
+    macro_rules! pattern {
+        ($($name:ident: $text:expr => $want:expr;)*) => {$(
+            #[test]
+            fn $name() {
+                assert_eq!(parse_pattern($text), $want);
+            }
+        )*};
+    }
+
+    fn err_contains(text: &str, needle: &str) {
+        let err = parse_pattern(text).unwrap_err();
+        assert!(err.contains(needle), "{text}: {err}");
+    }
+
+    pattern! {
+        p_any: "*" => Ok(OriginPattern::Any);
+        p_exact: "https://a.com" => Ok(OriginPattern::Exact("https://a.com".into()));
+        p_exact_port: "http://localhost:3000" => Ok(OriginPattern::Exact("http://localhost:3000".into()));
+        p_subdomains: "https://*.a.com" => Ok(OriginPattern::Subdomains {
+            scheme: "https".into(), suffix: "a.com".into(), port: PortSpec::Default });
+        p_subdomains_any_port: "https://*.a.com:*" => Ok(OriginPattern::Subdomains {
+            scheme: "https".into(), suffix: "a.com".into(), port: PortSpec::Any });
+        p_any_port: "http://localhost:*" => Ok(OriginPattern::AnyPort {
+            scheme: "http".into(), host: "localhost".into() });
+        p_regex: "regex:https://[a-z]+\\.a\\.com" => Ok(OriginPattern::Regex("https://[a-z]+\\.a\\.com".into()));
+    }
+
+    #[test]
+    fn pattern_errors_say_what_to_write() {
+        err_contains("https://a.com:443", "write \"https://a.com\"");
+        err_contains("https://a.com/", "write \"https://a.com\"");
+        err_contains("https://A.com", "write \"https://a.com\"");
+        err_contains("null", "null origin");
+        err_contains("file:///tmp", "file:");
+        err_contains("a.com", "scheme://host");
+        err_contains("https://a.*.com", "whole leading label");
+        err_contains("https://*a.com", "whole leading label");
+        err_contains("https://é.com", "punycode");
+        err_contains("https://u@a.com", "user info");
+        err_contains("https://*.127.0.0.1", "IP addresses");
+        err_contains("https://a.com:99999", "invalid port");
+    }
+
+    #[test]
+    fn loopback() {
+        for host in [
+            "localhost",
+            "app.localhost",
+            "127.0.0.1",
+            "127.9.9.9",
+            "[::1]",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in ["example.com", "128.0.0.1", "localhost.example.com", "[::2]"] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
+}

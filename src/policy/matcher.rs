@@ -1,0 +1,244 @@
+//! The compiled origin matcher: cost independent of the number of origins.
+//!
+//! - exact origins: one hash lookup of the whole serialized origin;
+//! - `scheme://host:*`: one hash lookup of the host;
+//! - `scheme://*.suffix`: one hash lookup per candidate suffix of the
+//!   request host, at most as many as the longest suffix in the policy has
+//!   labels;
+//! - `regex:`: one pass of a single pre-built DFA over the origin.
+
+use std::collections::{HashMap, HashSet};
+
+use foldhash::fast::RandomState;
+use regex_automata::dfa::{dense, Automaton, StartKind};
+use regex_automata::nfa::thompson;
+use regex_automata::util::syntax;
+use regex_automata::{Anchored, Input};
+
+use crate::origin::{Origin, OriginPattern, PortSpec};
+
+/// Most bytes in one `regex:` pattern.
+pub const MAX_REGEX_LEN: usize = 1024;
+/// Most bytes the compiled regex DFA may take.
+pub const MAX_REGEX_DFA_BYTES: usize = 8 << 20;
+
+/// Which schemes and ports a host (or a suffix) accepts.
+type Rules = Vec<(Box<[u8]>, PortSpec)>;
+
+/// Origin patterns compiled into lookup tables.
+#[derive(Debug)]
+pub struct OriginMatcher {
+    any: bool,
+    exact: HashSet<Box<[u8]>, RandomState>,
+    any_port: HashMap<Box<[u8]>, Rules, RandomState>,
+    subdomains: HashMap<Box<[u8]>, Rules, RandomState>,
+    max_suffix_labels: usize,
+    regex: Option<dense::DFA<Vec<u32>>>,
+}
+
+impl OriginMatcher {
+    /// Compiles parsed patterns. Regex build errors are returned as text
+    /// (the patterns were validated one by one before).
+    pub fn new(patterns: &[OriginPattern]) -> Result<Self, String> {
+        let mut m = OriginMatcher {
+            any: false,
+            exact: HashSet::default(),
+            any_port: HashMap::default(),
+            subdomains: HashMap::default(),
+            max_suffix_labels: 0,
+            regex: None,
+        };
+        let mut regexes = Vec::new();
+        for p in patterns {
+            match p {
+                OriginPattern::Any => m.any = true,
+                OriginPattern::Exact(o) => {
+                    m.exact.insert(o.as_bytes().into());
+                }
+                OriginPattern::AnyPort { scheme, host } => {
+                    add_rule(&mut m.any_port, host, scheme, PortSpec::Any);
+                }
+                OriginPattern::Subdomains {
+                    scheme,
+                    suffix,
+                    port,
+                } => {
+                    add_rule(&mut m.subdomains, suffix, scheme, *port);
+                    m.max_suffix_labels = m.max_suffix_labels.max(suffix.split('.').count());
+                }
+                OriginPattern::Regex(re) => regexes.push(format!("(?:{re})\\z")),
+            }
+        }
+        if !regexes.is_empty() {
+            m.regex = Some(build_regex(&regexes)?);
+        }
+        Ok(m)
+    }
+
+    /// True when `*` is among the patterns.
+    pub fn allows_any(&self) -> bool {
+        self.any
+    }
+
+    /// True when the parsed request origin matches a pattern.
+    pub fn matches(&self, origin: &Origin<'_>) -> bool {
+        if self.any || self.exact.contains(origin.raw) {
+            return true;
+        }
+        if let Some(rules) = self.any_port.get(origin.host) {
+            if accepts(rules, origin) {
+                return true;
+            }
+        }
+        if self.max_suffix_labels > 0 && origin.host_is_domain() && self.matches_subdomain(origin) {
+            return true;
+        }
+        match &self.regex {
+            Some(dfa) => {
+                let input = Input::new(origin.raw)
+                    .anchored(Anchored::Yes)
+                    .earliest(true);
+                matches!(dfa.try_search_fwd(&input), Ok(Some(_)))
+            }
+            None => false,
+        }
+    }
+
+    /// Tries the suffixes of the host after its 1st, 2nd … dot from the
+    /// right, up to the most labels any policy suffix has.
+    fn matches_subdomain(&self, origin: &Origin<'_>) -> bool {
+        let host = origin.host;
+        let mut labels = 0;
+        for (i, &b) in host.iter().enumerate().rev() {
+            if b != b'.' {
+                continue;
+            }
+            labels += 1;
+            if labels > self.max_suffix_labels {
+                break;
+            }
+            // A host has no empty label, so host[..i] is a non-empty prefix.
+            if let Some(rules) = host.get(i + 1..).and_then(|s| self.subdomains.get(s)) {
+                if accepts(rules, origin) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+}
+
+fn add_rule(
+    table: &mut HashMap<Box<[u8]>, Rules, RandomState>,
+    key: &str,
+    scheme: &str,
+    port: PortSpec,
+) {
+    let rules = table.entry(key.as_bytes().into()).or_default();
+    let rule = (Box::<[u8]>::from(scheme.as_bytes()), port);
+    if !rules.contains(&rule) {
+        rules.push(rule);
+    }
+}
+
+fn accepts(rules: &Rules, origin: &Origin<'_>) -> bool {
+    rules
+        .iter()
+        .any(|(scheme, port)| **scheme == *origin.scheme && port.accepts(origin.port))
+}
+
+/// Builds one anchored DFA for every regex pattern: linear-time search, no
+/// allocation at match time, size-capped at build time.
+pub fn build_regex(patterns: &[String]) -> Result<dense::DFA<Vec<u32>>, String> {
+    dense::Builder::new()
+        .configure(
+            dense::Config::new()
+                .start_kind(StartKind::Anchored)
+                .dfa_size_limit(Some(MAX_REGEX_DFA_BYTES))
+                .determinize_size_limit(Some(MAX_REGEX_DFA_BYTES)),
+        )
+        .syntax(
+            syntax::Config::new()
+                .unicode(false)
+                .utf8(false)
+                .nest_limit(32),
+        )
+        .thompson(
+            thompson::Config::new()
+                .utf8(false)
+                .nfa_size_limit(Some(MAX_REGEX_DFA_BYTES)),
+        )
+        .build_many(patterns)
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::origin::{parse_pattern, parse_request_origin};
+
+    fn matcher(patterns: &[&str]) -> OriginMatcher {
+        let parsed: Vec<_> = patterns.iter().map(|p| parse_pattern(p).unwrap()).collect();
+        OriginMatcher::new(&parsed).unwrap()
+    }
+
+    fn check(m: &OriginMatcher, origin: &str) -> bool {
+        m.matches(&parse_request_origin(origin.as_bytes()).unwrap())
+    }
+
+    macro_rules! matching {
+        ($($name:ident: $patterns:expr, yes: $yes:expr, no: $no:expr;)*) => {$(
+            #[test]
+            fn $name() {
+                let m = matcher(&$patterns);
+                for o in $yes { assert!(check(&m, o), "{o} should match {:?}", $patterns); }
+                for o in $no { assert!(!check(&m, o), "{o} should not match {:?}", $patterns); }
+            }
+        )*};
+    }
+
+    matching! {
+        exact: ["https://app.example.com"],
+            yes: ["https://app.example.com"],
+            no: ["http://app.example.com", "https://app.example.com:8443", "https://evilapp.example.com",
+                 "https://app.example.com.evil.net", "https://example.com"];
+        subdomains: ["https://*.example.com"],
+            yes: ["https://a.example.com", "https://a.b.example.com"],
+            no: ["https://example.com", "https://evilexample.com", "http://a.example.com",
+                 "https://a.example.com:8443", "https://a.example.com.evil.net", "https://a.example.co"];
+        subdomains_fixed_port: ["https://*.example.com:8443"],
+            yes: ["https://a.example.com:8443"],
+            no: ["https://a.example.com", "https://a.example.com:8444"];
+        subdomains_any_port: ["https://*.example.com:*"],
+            yes: ["https://a.example.com", "https://a.example.com:1"],
+            no: ["https://example.com:1"];
+        deep_suffix: ["https://*.a.b.c.example.com"],
+            yes: ["https://x.a.b.c.example.com"],
+            no: ["https://a.b.c.example.com", "https://x.b.c.example.com"];
+        any_port: ["http://localhost:*"],
+            yes: ["http://localhost", "http://localhost:3000"],
+            no: ["https://localhost:3000", "http://app.localhost:3000", "http://localhost.evil.net"];
+        regex: ["regex:https://(app|admin)\\.example\\.com"],
+            yes: ["https://app.example.com", "https://admin.example.com"],
+            no: ["https://app.example.com.evil.net", "https://xapp.example.com", "https://app.example.co"];
+        any: ["*"], yes: ["https://anything.test", "http://[::1]:1"], no: [] as [&str; 0];
+    }
+
+    #[test]
+    fn many_origins() {
+        let patterns: Vec<String> = (0..10_000)
+            .map(|i| format!("https://o{i}.example.com"))
+            .collect();
+        let refs: Vec<&str> = patterns.iter().map(String::as_str).collect();
+        let m = matcher(&refs);
+        assert!(check(&m, "https://o9999.example.com"));
+        assert!(!check(&m, "https://o10000.example.com"));
+    }
+
+    #[test]
+    fn regex_size_cap() {
+        // The classic DFA blow-up: 2^20 states.
+        let huge = vec!["[ab]*a[ab]{20}".to_owned()];
+        assert!(build_regex(&huge).is_err());
+    }
+}

@@ -1,0 +1,158 @@
+//! Token and comma-list scanning (RFC 9110 `token`, `#rule` lists).
+//!
+//! Everything here works on borrowed bytes and never allocates.
+
+/// True for the bytes RFC 9110 allows in a `token` (`tchar`).
+#[inline]
+pub fn is_tchar(b: u8) -> bool {
+    matches!(b,
+        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.'
+        | b'^' | b'_' | b'`' | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z'
+        | b'A'..=b'Z')
+}
+
+/// True when `s` is a non-empty RFC 9110 token.
+#[inline]
+pub fn is_token(s: &[u8]) -> bool {
+    !s.is_empty() && s.iter().all(|&b| is_tchar(b))
+}
+
+/// Why a comma list was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListError {
+    /// The lines add up to more than the byte cap.
+    TooLong,
+    /// An element is not a token.
+    Malformed,
+    /// More elements than the element cap.
+    TooMany,
+}
+
+/// Hard caps for [`scan_list`].
+#[derive(Debug, Clone, Copy)]
+pub struct ListCaps {
+    /// Most bytes over all lines together.
+    pub max_bytes: usize,
+    /// Most non-empty elements.
+    pub max_elements: usize,
+}
+
+/// Scans header lines that together form one comma-separated list of tokens,
+/// in one linear pass. Elements are trimmed of spaces and tabs; empty
+/// elements are skipped. `visit` is called on each element in order and
+/// returns `false` to stop early (the element it refused is returned as
+/// `Ok(Some(element))`). Returns `Ok(None)` when every element was visited.
+pub fn scan_list<'a, F>(
+    lines: &[&'a [u8]],
+    caps: ListCaps,
+    mut visit: F,
+) -> Result<Option<&'a [u8]>, ListError>
+where
+    F: FnMut(&'a [u8]) -> bool,
+{
+    let total: usize = lines.iter().map(|l| l.len()).sum();
+    if total > caps.max_bytes {
+        return Err(ListError::TooLong);
+    }
+    // Validate the whole list before visiting, so that a malformed or
+    // oversized list is refused as such whatever element comes first.
+    let mut count = 0usize;
+    for line in lines {
+        for element in line.split(|&b| b == b',') {
+            let element = trim_ows(element);
+            if element.is_empty() {
+                continue;
+            }
+            if !is_token(element) {
+                return Err(ListError::Malformed);
+            }
+            count += 1;
+            if count > caps.max_elements {
+                return Err(ListError::TooMany);
+            }
+        }
+    }
+    for line in lines {
+        for element in line.split(|&b| b == b',') {
+            let element = trim_ows(element);
+            if !element.is_empty() && !visit(element) {
+                return Ok(Some(element));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Trims optional whitespace (spaces and horizontal tabs) from both ends.
+#[inline]
+pub fn trim_ows(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CAPS: ListCaps = ListCaps {
+        max_bytes: 64,
+        max_elements: 4,
+    };
+
+    fn collect(lines: &[&[u8]]) -> Result<Vec<Vec<u8>>, ListError> {
+        let mut out = Vec::new();
+        scan_list(lines, CAPS, |e| {
+            out.push(e.to_vec());
+            true
+        })?;
+        Ok(out)
+    }
+
+    macro_rules! list {
+        ($($name:ident: $lines:expr => $want:expr;)*) => {$(
+            #[test]
+            fn $name() {
+                let want: Result<Vec<&[u8]>, ListError> = $want;
+                let want = want.map(|v| v.iter().map(|e| e.to_vec()).collect());
+                assert_eq!(collect($lines), want);
+            }
+        )*};
+    }
+
+    list! {
+        single: &[b"x-a"] => Ok(vec![b"x-a"]);
+        spaces_and_tabs: &[b" x-a ,\tx-b\t"] => Ok(vec![b"x-a", b"x-b"]);
+        empty_elements_skipped: &[b",,x-a,, ,"] => Ok(vec![b"x-a"]);
+        split_lines: &[b"x-a", b"x-b, x-c"] => Ok(vec![b"x-a", b"x-b", b"x-c"]);
+        empty_line: &[b""] => Ok(vec![]);
+        inner_space_malformed: &[b"x a"] => Err(ListError::Malformed);
+        at_sign_malformed: &[b"x@y"] => Err(ListError::Malformed);
+        non_ascii_malformed: &["xé".as_bytes()] => Err(ListError::Malformed);
+        too_many: &[b"a,b,c", b"d,e"] => Err(ListError::TooMany);
+        too_long: &[&[b'a'; 65]] => Err(ListError::TooLong);
+        malformed_after_refusal_still_malformed: &[b"a, b c"] => Err(ListError::Malformed);
+    }
+
+    #[test]
+    fn visit_stops_at_refused_element() {
+        let lines: &[&[u8]] = &[b"a, b", b"c"];
+        let got = scan_list(lines, CAPS, |e| e != b"b");
+        assert_eq!(got, Ok(Some(&b"b"[..])));
+    }
+
+    #[test]
+    fn tokens() {
+        assert!(is_token(b"PATCH"));
+        assert!(is_token(b"x-request-id"));
+        assert!(!is_token(b""));
+        assert!(!is_token(b"a b"));
+        assert!(!is_token(b"a\r\n"));
+        assert_eq!(trim_ows(b" \t a \t"), b"a");
+        assert_eq!(trim_ows(b"   "), b"");
+    }
+}
