@@ -56,6 +56,33 @@ const VARY_ORIGIN: &[u8] = b"Origin";
 const VARY_PREFLIGHT: &[u8] =
     b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
 
+/// A request header corsgate reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestHeader {
+    /// `Origin`.
+    Origin,
+    /// `Access-Control-Request-Method`.
+    RequestMethod,
+    /// `Access-Control-Request-Headers`.
+    RequestHeaders,
+}
+
+/// Which request header corsgate reads `name` (any case) as, if any.
+#[inline]
+pub fn request_header_kind(name: &[u8]) -> Option<RequestHeader> {
+    // Cheap length pre-check: most request headers are none of these.
+    match name.len() {
+        6 if name.eq_ignore_ascii_case(ORIGIN.as_bytes()) => Some(RequestHeader::Origin),
+        29 if name.eq_ignore_ascii_case(REQUEST_METHOD.as_bytes()) => {
+            Some(RequestHeader::RequestMethod)
+        }
+        30 if name.eq_ignore_ascii_case(REQUEST_HEADERS.as_bytes()) => {
+            Some(RequestHeader::RequestHeaders)
+        }
+        _ => None,
+    }
+}
+
 /// True when `name` (any case) is a response header corsgate owns.
 pub fn is_owned_header(name: &[u8]) -> bool {
     OWNED_HEADER_NAMES
@@ -95,27 +122,29 @@ impl<'a> Request<'a> {
     /// Offers one header line (name in any case). Returns `true` when
     /// corsgate reads this header.
     pub fn add_header(&mut self, name: &[u8], value: &'a [u8]) -> bool {
-        if name.eq_ignore_ascii_case(ORIGIN.as_bytes()) {
-            if self.origin_lines == 0 {
-                self.origin = Some(value);
-            }
-            self.origin_lines = self.origin_lines.saturating_add(1);
-        } else if name.eq_ignore_ascii_case(REQUEST_METHOD.as_bytes()) {
-            if self.request_method_lines == 0 {
-                self.request_method = Some(value);
-            }
-            self.request_method_lines = self.request_method_lines.saturating_add(1);
-        } else if name.eq_ignore_ascii_case(REQUEST_HEADERS.as_bytes()) {
-            if let Some(slot) = self
-                .request_headers
-                .get_mut(self.request_headers_lines as usize)
-            {
-                *slot = value;
-            }
-            self.request_headers_lines = self.request_headers_lines.saturating_add(1);
-        } else {
+        let Some(which) = request_header_kind(name) else {
             return false;
+        };
+        let (first, lines) = match which {
+            RequestHeader::Origin => (&mut self.origin, &mut self.origin_lines),
+            RequestHeader::RequestMethod => {
+                (&mut self.request_method, &mut self.request_method_lines)
+            }
+            RequestHeader::RequestHeaders => {
+                if let Some(slot) = self
+                    .request_headers
+                    .get_mut(self.request_headers_lines as usize)
+                {
+                    *slot = value;
+                }
+                self.request_headers_lines = self.request_headers_lines.saturating_add(1);
+                return true;
+            }
+        };
+        if *lines == 0 {
+            *first = Some(value);
         }
+        *lines = lines.saturating_add(1);
         true
     }
 
