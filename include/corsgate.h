@@ -453,8 +453,9 @@ const char *corsgate_kind_str(uint32_t kind);
  * Thread safety: any thread.
  * NULL: `json` may be NULL only with `json_len` 0; `message_out` and
  * `message_len_out` may be NULL.
- * Returns: OK; NULL_PARAMETER; INVALID_JSON or INVALID_POLICY, with every
- * problem (one per line, each naming the field, the value and the fix)
+ * Returns: OK; NULL_PARAMETER; INVALID_JSON (not a JSON object) or
+ * INVALID_POLICY (unknown fields, invalid values), with every problem
+ * (one per line, each naming the field, the value and the fix)
  * copied into `message_out` (at most `message_cap` bytes, not
  * NUL-terminated) and its full length in `*message_len_out`; PANIC.
  */

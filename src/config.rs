@@ -102,16 +102,18 @@ impl RawPolicy {
         Self::default()
     }
 
-    /// Reads a JSON policy document.
+    /// Reads a JSON policy document; unknown fields are errors.
     pub fn from_json(json: &[u8]) -> Result<Self, PolicyError> {
         let mut raw = Self::new();
         raw.merge_json(json)?;
         Ok(raw)
     }
 
-    /// Sets every field present in a JSON policy document. On error
-    /// nothing is changed.
-    pub fn merge_json(&mut self, json: &[u8]) -> Result<(), PolicyError> {
+    /// Reads a JSON policy document, keeping every known field and
+    /// returning the unknown ones as errors beside it, so that a caller
+    /// can report them together with the validation errors. Fails only
+    /// when the document is not a JSON object.
+    pub fn read_json(json: &[u8]) -> Result<(Self, Vec<ConfigError>), PolicyError> {
         let value: Value = serde_json::from_slice(json).map_err(|e| {
             PolicyError::one(
                 "policy",
@@ -130,18 +132,27 @@ impl RawPolicy {
                 "a policy is a JSON object, e.g. {\"allow_origins\": [\"https://app.example.com\"]}",
             ));
         };
-        let mut errors = Vec::new();
-        let mut staged = Vec::new();
+        let mut raw = Self::new();
+        let mut unknown = Vec::new();
         for (key, value) in map {
             match field_name(&key) {
-                Some(name) => staged.push((name, RawValue::Json(value))),
-                None => errors.push(unknown_field(&key)),
+                Some(name) => {
+                    raw.fields.insert(name, RawValue::Json(value));
+                }
+                None => unknown.push(unknown_field(&key)),
             }
         }
-        if !errors.is_empty() {
-            return Err(PolicyError { errors });
+        Ok((raw, unknown))
+    }
+
+    /// Sets every field present in a JSON policy document. On error
+    /// (syntax, not an object, unknown fields) nothing is changed.
+    pub fn merge_json(&mut self, json: &[u8]) -> Result<(), PolicyError> {
+        let (raw, unknown) = Self::read_json(json)?;
+        if !unknown.is_empty() {
+            return Err(PolicyError { errors: unknown });
         }
-        self.fields.extend(staged);
+        self.fields.extend(raw.fields);
         Ok(())
     }
 

@@ -366,7 +366,7 @@ impl Policy {
     pub fn evaluate<'a>(&'a self, request: &Request<'a>) -> Decision<'a> {
         let Some(origin) = request.origin else {
             let mut d = Decision::new(Kind::NotCors);
-            return self.finish(d.kind, &mut d, b"");
+            return self.finish(d.kind, &mut d);
         };
         let kind = if request.method == b"OPTIONS" && request.request_method_lines > 0 {
             Kind::Preflight
@@ -385,7 +385,7 @@ impl Policy {
         if d.verdict == Verdict::Allowed {
             self.write_allowed(request, requested_headers, &mut d);
         }
-        self.finish(kind, &mut d, origin)
+        self.finish(kind, &mut d)
     }
 
     fn check_origin<'a>(&'a self, request: &Request<'a>, origin: &'a [u8], d: &mut Decision<'a>) {
@@ -493,10 +493,12 @@ impl Policy {
     }
 
     /// Adds `Vary`, the debug header and the deny action; applies report mode.
-    fn finish<'a>(&'a self, kind: Kind, d: &mut Decision<'a>, _origin: &'a [u8]) -> Decision<'a> {
+    fn finish<'a>(&'a self, kind: Kind, d: &mut Decision<'a>) -> Decision<'a> {
         if kind == Kind::Preflight {
             d.push(VARY, VARY_PREFLIGHT);
-        } else if !self.origins.allows_any() {
+        } else if !self.origins.allows_any() || d.verdict == Verdict::Denied {
+            // With `*`, well-formed origins all get the same answer; a
+            // denial (malformed origin) differs, so it varies on Origin.
             d.push(VARY, VARY_ORIGIN);
         }
         if d.verdict == Verdict::Denied {

@@ -130,8 +130,9 @@ pub extern "C" fn corsgate_kind_str(kind: u32) -> *const c_char {
 /// Thread safety: any thread.
 /// NULL: `json` may be NULL only with `json_len` 0; `message_out` and
 /// `message_len_out` may be NULL.
-/// Returns: OK; NULL_PARAMETER; INVALID_JSON or INVALID_POLICY, with every
-/// problem (one per line, each naming the field, the value and the fix)
+/// Returns: OK; NULL_PARAMETER; INVALID_JSON (not a JSON object) or
+/// INVALID_POLICY (unknown fields, invalid values), with every problem
+/// (one per line, each naming the field, the value and the fix)
 /// copied into `message_out` (at most `message_cap` bytes, not
 /// NUL-terminated) and its full length in `*message_len_out`; PANIC.
 #[no_mangle]
@@ -148,12 +149,11 @@ pub extern "C" fn corsgate_policy_from_json(
         let Some(json) = (unsafe { bytes(json, json_len) }) else {
             return corsgate_result::CORSGATE_RESULT_NULL_PARAMETER;
         };
-        let result = RawPolicy::from_json(json)
-            .map_err(|e| (corsgate_result::CORSGATE_RESULT_INVALID_JSON, e))
-            .and_then(|raw| {
-                Policy::compile(&raw)
-                    .map_err(|e| (corsgate_result::CORSGATE_RESULT_INVALID_POLICY, e))
-            });
+        let result = match RawPolicy::read_json(json) {
+            Err(e) => Err((corsgate_result::CORSGATE_RESULT_INVALID_JSON, e)),
+            Ok(_) => Policy::from_json(json)
+                .map_err(|e| (corsgate_result::CORSGATE_RESULT_INVALID_POLICY, e)),
+        };
         // SAFETY: pointers as documented above.
         unsafe {
             finish_build(

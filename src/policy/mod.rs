@@ -98,9 +98,18 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// Reads, validates and compiles a JSON policy document.
+    /// Reads, validates and compiles a JSON policy document, reporting
+    /// unknown fields and every validation problem together.
     pub fn from_json(json: &[u8]) -> Result<Policy, PolicyError> {
-        Policy::compile(&RawPolicy::from_json(json)?)
+        let (raw, mut errors) = RawPolicy::read_json(json)?;
+        match Policy::compile(&raw) {
+            Ok(policy) if errors.is_empty() => Ok(policy),
+            Ok(_) => Err(PolicyError { errors }),
+            Err(e) => {
+                errors.extend(e.errors);
+                Err(PolicyError { errors })
+            }
+        }
     }
 
     /// Validates and compiles raw field values, reporting every problem.
