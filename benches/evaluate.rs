@@ -1,1 +1,268 @@
-fn main() {}
+//! corsgate's evaluation cost, and tower-http's CorsLayer on the same
+//! cases in the same run.
+//!
+//! `cargo bench --bench evaluate` (or `make bench-core`) runs criterion,
+//! then prints a summary from criterion's own estimates: the cost of each
+//! case, the 100,000-origin / 1-origin ratio, tower-http's added cost
+//! (CorsLayer minus the same service without it) over corsgate's, and the
+//! heap allocations per evaluation, counted by a global allocator.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use corsgate::{Policy, Request};
+use criterion::{BatchSize, Criterion};
+use http::{HeaderValue, Method};
+use tower::{Service, ServiceExt};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+struct Counting;
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+const ORIGIN: &str = "https://app.example.com";
+const METHODS: [&str; 4] = ["GET", "POST", "PUT", "DELETE"];
+const HEADERS: [&str; 3] = ["content-type", "authorization", "x-request-id"];
+
+/// One request: method and header lines.
+struct Case {
+    name: &'static str,
+    method: &'static str,
+    headers: Vec<(&'static str, String)>,
+}
+
+fn cases() -> Vec<Case> {
+    let h = |n: &'static str, v: &str| (n, v.to_owned());
+    vec![
+        Case {
+            name: "actual_allowed",
+            method: "GET",
+            headers: vec![h("origin", ORIGIN)],
+        },
+        Case {
+            name: "actual_denied",
+            method: "GET",
+            headers: vec![h("origin", "https://evil.example.net")],
+        },
+        Case {
+            name: "preflight_allowed_3_headers",
+            method: "OPTIONS",
+            headers: vec![
+                h("origin", ORIGIN),
+                h("access-control-request-method", "PUT"),
+                h(
+                    "access-control-request-headers",
+                    "authorization,content-type,x-request-id",
+                ),
+            ],
+        },
+        Case {
+            name: "preflight_denied",
+            method: "OPTIONS",
+            headers: vec![
+                h("origin", ORIGIN),
+                h("access-control-request-method", "PUT"),
+                h(
+                    "access-control-request-headers",
+                    "content-type,x-not-allowed",
+                ),
+            ],
+        },
+        Case {
+            name: "preflight_1mib_request_headers",
+            method: "OPTIONS",
+            headers: vec![
+                h("origin", ORIGIN),
+                h("access-control-request-method", "PUT"),
+                h("access-control-request-headers", &"x-a,".repeat(256 * 1024)),
+            ],
+        },
+    ]
+}
+
+fn policy_json(origins: &[String]) -> String {
+    serde_json::json!({
+        "allow_origins": origins,
+        "allow_methods": METHODS,
+        "allow_headers": HEADERS,
+        "expose_headers": ["x-request-id"],
+        "allow_credentials": true,
+        "max_age": 600,
+    })
+    .to_string()
+}
+
+/// 100,000 exact origins and 1,000 subdomain wildcards; the benchmarked
+/// origin is among the exact ones.
+fn many_origins() -> Vec<String> {
+    let mut origins: Vec<String> = (0..100_000)
+        .map(|i| format!("https://app{i}.example.org"))
+        .collect();
+    origins.extend((0..1_000).map(|i| format!("https://*.tenant{i}.example.net")));
+    origins.insert(50_000, ORIGIN.to_owned());
+    origins
+}
+
+fn http_request(case: &Case) -> http::Request<()> {
+    let mut b = http::Request::builder()
+        .method(case.method)
+        .uri("/api/items");
+    for (name, value) in &case.headers {
+        b = b.header(*name, value.as_str());
+    }
+    b.body(()).unwrap()
+}
+
+/// What a Rust host would do per request: view the headers, evaluate.
+fn corsgate_eval(policy: &Policy, req: &http::Request<()>) -> usize {
+    let mut view = Request::new(req.method().as_str().as_bytes());
+    for (name, value) in req.headers() {
+        view.add_header(name.as_str().as_bytes(), value.as_bytes());
+    }
+    let d = policy.evaluate(&view);
+    d.headers().len() + d.status as usize
+}
+
+async fn ok(_req: http::Request<()>) -> Result<http::Response<()>, std::convert::Infallible> {
+    Ok(http::Response::new(()))
+}
+
+fn tower_cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list([HeaderValue::from_static(ORIGIN)]))
+        .allow_methods(METHODS.map(|m| Method::from_bytes(m.as_bytes()).unwrap()))
+        .allow_headers(HEADERS.map(http::HeaderName::from_static))
+        .expose_headers([http::HeaderName::from_static("x-request-id")])
+        .allow_credentials(true)
+        .max_age(std::time::Duration::from_secs(600))
+}
+
+fn bench(c: &mut Criterion) {
+    let one = Policy::from_json(policy_json(&[ORIGIN.to_owned()]).as_bytes()).unwrap();
+    let many = Policy::from_json(policy_json(&many_origins()).as_bytes()).unwrap();
+    let cases = cases();
+
+    let mut g = c.benchmark_group("corsgate");
+    for case in &cases {
+        let req = http_request(case);
+        g.bench_function(case.name, |b| {
+            b.iter(|| corsgate_eval(black_box(&one), black_box(&req)))
+        });
+    }
+    for case in cases.iter().take(1) {
+        let req = http_request(case);
+        g.bench_function("actual_allowed_100k_origins", |b| {
+            b.iter(|| corsgate_eval(black_box(&many), black_box(&req)))
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("tower_http");
+    for case in cases.iter().take(4) {
+        let mut bare = tower::service_fn(ok);
+        let mut cors = tower::ServiceBuilder::new()
+            .layer(tower_cors())
+            .service_fn(ok);
+        g.bench_function(format!("{}_bare", case.name), |b| {
+            b.iter_batched(
+                || http_request(case),
+                |req| pollster::block_on(async { bare.ready().await.unwrap().call(req).await }),
+                BatchSize::SmallInput,
+            )
+        });
+        g.bench_function(format!("{}_cors", case.name), |b| {
+            b.iter_batched(
+                || http_request(case),
+                |req| pollster::block_on(async { cors.ready().await.unwrap().call(req).await }),
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+/// Criterion's point estimate of the mean, in ns, from this run.
+fn estimate(group: &str, name: &str) -> f64 {
+    let path = format!(
+        "{}/criterion/{group}/{name}/new/estimates.json",
+        target_dir()
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    doc["mean"]["point_estimate"].as_f64().unwrap()
+}
+
+fn target_dir() -> String {
+    std::env::var("CARGO_TARGET_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target").to_owned())
+}
+
+fn allocations_per_eval(policy: &Policy, case: &Case) -> usize {
+    let req = http_request(case);
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    for _ in 0..100 {
+        black_box(corsgate_eval(policy, black_box(&req)));
+    }
+    (ALLOCATIONS.load(Ordering::SeqCst) - before) / 100
+}
+
+fn summary() {
+    let one = Policy::from_json(policy_json(&[ORIGIN.to_owned()]).as_bytes()).unwrap();
+    println!("\n== corsgate summary (criterion mean estimates of this run) ==");
+    println!("{:<34} {:>10} {:>13}", "case", "ns/eval", "allocations");
+    for case in cases() {
+        let ns = estimate("corsgate", case.name);
+        println!(
+            "{:<34} {:>10.1} {:>13}",
+            case.name,
+            ns,
+            allocations_per_eval(&one, &case)
+        );
+    }
+    let flat = estimate("corsgate", "actual_allowed_100k_origins")
+        / estimate("corsgate", "actual_allowed");
+    println!("100,000 origins + 1,000 wildcards vs 1 origin: {flat:.2}x (target <= 1.3x)");
+    println!(
+        "\n{:<30} {:>14} {:>14} {:>8}",
+        "case", "tower-http +ns", "corsgate ns", "ratio"
+    );
+    for case in cases().iter().take(4) {
+        let added = estimate("tower_http", &format!("{}_cors", case.name))
+            - estimate("tower_http", &format!("{}_bare", case.name));
+        let ours = estimate("corsgate", case.name);
+        println!(
+            "{:<30} {:>14.1} {:>14.1} {:>7.1}x",
+            case.name,
+            added,
+            ours,
+            added / ours
+        );
+    }
+    println!("(ratio = tower-http's added cost / corsgate's cost; target >= 15x)");
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    bench(&mut c);
+    c.final_summary();
+    // `cargo test --benches` runs this binary in test mode: no estimates.
+    if std::env::args().any(|a| a == "--bench") {
+        summary();
+    }
+}

@@ -206,11 +206,12 @@ enum corsgate_result
    */
   CORSGATE_RESULT_PANIC = 2,
   /**
-   * The policy is invalid; the message says every problem.
+   * The policy is invalid (unknown or repeated fields, invalid values);
+   * the message says every problem.
    */
   CORSGATE_RESULT_INVALID_POLICY = 100,
   /**
-   * The document is not JSON, not an object, or has unknown fields.
+   * The document is not JSON, or not a JSON object.
    */
   CORSGATE_RESULT_INVALID_JSON = 101,
   /**
@@ -514,9 +515,9 @@ void corsgate_builder_free(struct corsgate_builder *builder);
  * Lifetime: `json` is only read during the call.
  * NULL: `json` may be NULL only with `json_len` 0; the message pointers
  * may be NULL.
- * Returns: OK; NULL_PARAMETER; INVALID_JSON (syntax, not an object, or
- * unknown fields), with the message as in `corsgate_policy_from_json`;
- * PANIC.
+ * Returns: OK; NULL_PARAMETER; INVALID_JSON (not a JSON object) or
+ * INVALID_POLICY (unknown or repeated fields), with the message as in
+ * `corsgate_policy_from_json`; PANIC.
  */
 corsgate_result corsgate_builder_merge_json(struct corsgate_builder *builder,
                                             const uint8_t *json,

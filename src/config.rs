@@ -110,32 +110,20 @@ impl RawPolicy {
     }
 
     /// Reads a JSON policy document, keeping every known field and
-    /// returning the unknown ones as errors beside it, so that a caller
+    /// returning the unknown and repeated ones as errors beside it, so that a caller
     /// can report them together with the validation errors. Fails only
     /// when the document is not a JSON object.
     pub fn read_json(json: &[u8]) -> Result<(Self, Vec<ConfigError>), PolicyError> {
-        let value: Value = serde_json::from_slice(json).map_err(|e| {
-            PolicyError::one(
-                "policy",
-                None,
-                format!(
-                    "invalid JSON at line {} column {}: {e}",
-                    e.line(),
-                    e.column()
-                ),
-            )
-        })?;
-        let Value::Object(map) = value else {
-            return Err(PolicyError::one(
-                "policy",
-                None,
-                "a policy is a JSON object, e.g. {\"allow_origins\": [\"https://app.example.com\"]}",
-            ));
-        };
+        let entries = parse_object(json)?;
         let mut raw = Self::new();
         let mut unknown = Vec::new();
-        for (key, value) in map {
+        for (key, value) in entries {
             match field_name(&key) {
+                Some(name) if raw.fields.contains_key(name) => unknown.push(ConfigError {
+                    field: key,
+                    value: None,
+                    message: "is given twice; keep one".into(),
+                }),
                 Some(name) => {
                     raw.fields.insert(name, RawValue::Json(value));
                 }
@@ -169,6 +157,56 @@ impl RawPolicy {
     pub fn get(&self, field: &str) -> Option<&RawValue> {
         self.fields.get(field)
     }
+}
+
+/// Parses a JSON object keeping every key in order, repeated ones too
+/// (`serde_json::Value` would silently keep the last).
+fn parse_object(json: &[u8]) -> Result<Vec<(String, Value)>, PolicyError> {
+    struct Entries;
+
+    impl<'de> serde::de::Visitor<'de> for Entries {
+        type Value = Vec<(String, Value)>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(entry) = map.next_entry::<String, Value>()? {
+                out.push(entry);
+            }
+            Ok(out)
+        }
+    }
+
+    let not_object = || {
+        PolicyError::one(
+            "policy",
+            None,
+            "a policy is a JSON object, e.g. {\"allow_origins\": [\"https://app.example.com\"]}",
+        )
+    };
+    // Tell "not JSON" from "JSON, but not an object".
+    let value: Value = serde_json::from_slice(json).map_err(|e| {
+        PolicyError::one(
+            "policy",
+            None,
+            format!(
+                "invalid JSON at line {} column {}: {e}",
+                e.line(),
+                e.column()
+            ),
+        )
+    })?;
+    if !value.is_object() {
+        return Err(not_object());
+    }
+    let mut de = serde_json::Deserializer::from_slice(json);
+    serde::Deserializer::deserialize_map(&mut de, Entries).map_err(|_| not_object())
 }
 
 fn field_name(key: &str) -> Option<&'static str> {
@@ -329,6 +367,10 @@ impl<'a> Reader<'a> {
     fn single<'v>(&mut self, field: &str, values: &'v [String]) -> Option<&'v str> {
         match values {
             [one] => Some(one),
+            [] => {
+                self.error(field, None, "needs a value");
+                None
+            }
             _ => {
                 self.error(field, Some(&values.join(" ")), "takes exactly one value");
                 None
@@ -362,6 +404,19 @@ mod tests {
     fn json_syntax_error_has_position() {
         let err = RawPolicy::from_json(b"{\n  \"allow_origins\": [,]\n}").unwrap_err();
         assert!(err.to_string().contains("invalid JSON at line 2"), "{err}");
+    }
+
+    #[test]
+    fn repeated_field_is_an_error() {
+        let (_, errors) = RawPolicy::read_json(
+            br#"{"allow_origins": ["https://a.com"], "allow_origins": ["*"]}"#,
+        )
+        .unwrap();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            errors[0].to_string(),
+            "allow_origins: is given twice; keep one"
+        );
     }
 
     #[test]

@@ -366,7 +366,8 @@ impl Policy {
     pub fn evaluate<'a>(&'a self, request: &Request<'a>) -> Decision<'a> {
         let Some(origin) = request.origin else {
             let mut d = Decision::new(Kind::NotCors);
-            return self.finish(d.kind, &mut d);
+            self.finish(Kind::NotCors, &mut d);
+            return d;
         };
         let kind = if request.method == b"OPTIONS" && request.request_method_lines > 0 {
             Kind::Preflight
@@ -385,7 +386,8 @@ impl Policy {
         if d.verdict == Verdict::Allowed {
             self.write_allowed(request, requested_headers, &mut d);
         }
-        self.finish(kind, &mut d)
+        self.finish(kind, &mut d);
+        d
     }
 
     fn check_origin<'a>(&'a self, request: &Request<'a>, origin: &'a [u8], d: &mut Decision<'a>) {
@@ -493,7 +495,7 @@ impl Policy {
     }
 
     /// Adds `Vary`, the debug header and the deny action; applies report mode.
-    fn finish<'a>(&'a self, kind: Kind, d: &mut Decision<'a>) -> Decision<'a> {
+    fn finish<'a>(&'a self, kind: Kind, d: &mut Decision<'a>) {
         if kind == Kind::Preflight {
             d.push(VARY, VARY_PREFLIGHT);
         } else if !self.origins.allows_any() || d.verdict == Verdict::Denied {
@@ -521,7 +523,6 @@ impl Policy {
             d.report_only = true;
             d.headers_len = 0;
         }
-        *d
     }
 }
 

@@ -53,7 +53,8 @@ pub fn default_port(scheme: &[u8]) -> Option<u16> {
     }
 }
 
-/// Parses a request `Origin` value byte for byte. Never allocates; linear.
+/// Parses a request `Origin` value byte for byte. Never allocates; one
+/// pass over the bytes.
 pub fn parse_request_origin(raw: &[u8]) -> Result<Origin<'_>, OriginError> {
     if raw.is_empty() {
         return Err(OriginError::Malformed);
@@ -61,34 +62,91 @@ pub fn parse_request_origin(raw: &[u8]) -> Result<Origin<'_>, OriginError> {
     if raw.len() > MAX_ORIGIN_LEN {
         return Err(OriginError::TooLong);
     }
-    if raw.contains(&b',') {
-        return Err(OriginError::Duplicated);
+    // Only a refused origin needs a closer look at why.
+    parse_serialized(raw).ok_or_else(|| {
+        if raw.contains(&b',') {
+            OriginError::Duplicated
+        } else if raw == b"null" {
+            OriginError::Null
+        } else {
+            OriginError::Malformed
+        }
+    })
+}
+
+/// The fast path of [`parse_request_origin`]: `None` when `raw` is not a
+/// serialized origin.
+#[inline]
+fn parse_serialized(raw: &[u8]) -> Option<Origin<'_>> {
+    // scheme: [a-z][a-z0-9+.-]*
+    if !raw.first()?.is_ascii_lowercase() {
+        return None;
     }
-    if raw == b"null" {
-        return Err(OriginError::Null);
+    let mut i = 1;
+    while raw.get(i).is_some_and(|&b| SCHEME[b as usize]) {
+        i += 1;
     }
-    let (scheme, rest) = split_scheme(raw).ok_or(OriginError::Malformed)?;
-    let (host, port) = split_host_port(rest).ok_or(OriginError::Malformed)?;
-    if !valid_host(host) {
-        return Err(OriginError::Malformed);
+    let scheme = raw.get(..i)?;
+    if raw.get(i..i + 3)? != b"://" {
+        return None;
     }
-    let port = match port {
-        None => None,
-        Some(digits) => {
-            let port = parse_port(digits).ok_or(OriginError::Malformed)?;
+    let host_start = i + 3;
+    i = host_start;
+    if raw.get(i) == Some(&b'[') {
+        let close = i + raw.get(i..)?.iter().position(|&b| b == b']')?;
+        if !valid_host(raw.get(i..=close)?) {
+            return None;
+        }
+        i = close + 1;
+    } else {
+        let mut label_empty = true;
+        while let Some(&b) = raw.get(i) {
+            if LABEL[b as usize] {
+                label_empty = false;
+            } else if b == b'.' && !label_empty {
+                label_empty = true;
+            } else if b == b':' {
+                break;
+            } else {
+                return None;
+            }
+            i += 1;
+        }
+        if label_empty {
+            return None;
+        }
+    }
+    let host = raw.get(host_start..i)?;
+    let port = match raw.get(i..)? {
+        [] => None,
+        [b':', digits @ ..] => {
+            let port = parse_port(digits)?;
             if default_port(scheme) == Some(port) {
-                return Err(OriginError::Malformed);
+                return None;
             }
             Some(port)
         }
+        _ => return None,
     };
-    Ok(Origin {
+    Some(Origin {
         raw,
         scheme,
         host,
         port,
     })
 }
+
+/// `SCHEME[b]`: `b` may follow the first byte of a scheme (`[a-z0-9+.-]`).
+static SCHEME: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'+' || c == b'.' || c == b'-';
+        b += 1;
+    }
+    t
+};
 
 /// Splits `scheme://rest`; the scheme is `[a-z][a-z0-9+.-]*`.
 fn split_scheme(raw: &[u8]) -> Option<(&[u8], &[u8])> {
@@ -122,8 +180,20 @@ fn split_host_port(rest: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
     }
 }
 
+/// `LABEL[b]`: `b` may appear in a host label (`[a-z0-9_-]`).
+static LABEL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'_';
+        b += 1;
+    }
+    t
+};
+
 /// A lowercase domain or IPv4 address (`[a-z0-9_-]` labels, no empty
-/// label), or a lowercase bracketed IPv6 literal.
+/// label), or a lowercase bracketed IPv6 literal. One pass.
 fn valid_host(host: &[u8]) -> bool {
     if let [b'[', inner @ .., b']'] = host {
         return !inner.is_empty()
@@ -132,13 +202,20 @@ fn valid_host(host: &[u8]) -> bool {
                 .iter()
                 .all(|&b| matches!(b, b'0'..=b'9' | b'a'..=b'f' | b':' | b'.'));
     }
-    !host.is_empty()
-        && host.split(|&b| b == b'.').all(|label| {
-            !label.is_empty()
-                && label.iter().all(|&b| {
-                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
-                })
-        })
+    let mut label_empty = true;
+    for &b in host {
+        if b == b'.' {
+            if label_empty {
+                return false;
+            }
+            label_empty = true;
+        } else if LABEL[b as usize] {
+            label_empty = false;
+        } else {
+            return false;
+        }
+    }
+    !label_empty
 }
 
 /// Decimal port, 1–65535, no leading zero.

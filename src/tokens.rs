@@ -2,13 +2,39 @@
 //!
 //! Everything here works on borrowed bytes and never allocates.
 
+/// `TCHAR[b]` is true for the bytes RFC 9110 allows in a `token`.
+static TCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    t
+};
+
 /// True for the bytes RFC 9110 allows in a `token` (`tchar`).
 #[inline]
 pub fn is_tchar(b: u8) -> bool {
-    matches!(b,
-        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.'
-        | b'^' | b'_' | b'`' | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z'
-        | b'A'..=b'Z')
+    TCHAR[b as usize]
 }
 
 /// True when `s` is a non-empty RFC 9110 token.
@@ -38,10 +64,12 @@ pub struct ListCaps {
 }
 
 /// Scans header lines that together form one comma-separated list of tokens,
-/// in one linear pass. Elements are trimmed of spaces and tabs; empty
-/// elements are skipped. `visit` is called on each element in order and
-/// returns `false` to stop early (the element it refused is returned as
-/// `Ok(Some(element))`). Returns `Ok(None)` when every element was visited.
+/// in one linear pass over the bytes. Elements are trimmed of spaces and
+/// tabs; empty elements are skipped. `visit` is called on each element in
+/// order until it returns `false`; the first element it refused is returned
+/// as `Ok(Some(element))`, but only once the whole list has been checked,
+/// so a malformed or oversized list is refused as such whatever comes
+/// first. Returns `Ok(None)` when every element was accepted.
 pub fn scan_list<'a, F>(
     lines: &[&'a [u8]],
     caps: ListCaps,
@@ -54,33 +82,66 @@ where
     if total > caps.max_bytes {
         return Err(ListError::TooLong);
     }
-    // Validate the whole list before visiting, so that a malformed or
-    // oversized list is refused as such whatever element comes first.
     let mut count = 0usize;
-    for line in lines {
-        for element in line.split(|&b| b == b',') {
-            let element = trim_ows(element);
-            if element.is_empty() {
-                continue;
-            }
-            if !is_token(element) {
+    let mut refused = None;
+    for &line in lines {
+        let mut start = 0; // first byte of the current element
+        let mut end = 0; // one past its last token byte; 0 = none yet
+        let mut spaced = false; // whitespace seen after token bytes
+        for (i, &b) in line.iter().enumerate() {
+            if TCHAR[b as usize] {
+                if spaced {
+                    return Err(ListError::Malformed);
+                }
+                if end == 0 {
+                    start = i;
+                }
+                end = i + 1;
+            } else if b == b' ' || b == b'\t' {
+                spaced = end != 0;
+            } else if b == b',' {
+                if end != 0 {
+                    count += 1;
+                    element(line, start, end, count, caps, &mut refused, &mut visit)?;
+                }
+                end = 0;
+                spaced = false;
+            } else {
                 return Err(ListError::Malformed);
             }
+        }
+        if end != 0 {
             count += 1;
-            if count > caps.max_elements {
-                return Err(ListError::TooMany);
-            }
+            element(line, start, end, count, caps, &mut refused, &mut visit)?;
         }
     }
-    for line in lines {
-        for element in line.split(|&b| b == b',') {
-            let element = trim_ows(element);
-            if !element.is_empty() && !visit(element) {
-                return Ok(Some(element));
-            }
+    Ok(refused)
+}
+
+/// One non-empty element of [`scan_list`].
+#[inline]
+fn element<'a, F>(
+    line: &'a [u8],
+    start: usize,
+    end: usize,
+    count: usize,
+    caps: ListCaps,
+    refused: &mut Option<&'a [u8]>,
+    visit: &mut F,
+) -> Result<(), ListError>
+where
+    F: FnMut(&'a [u8]) -> bool,
+{
+    if count > caps.max_elements {
+        return Err(ListError::TooMany);
+    }
+    if refused.is_none() {
+        let name = line.get(start..end).unwrap_or_default();
+        if !visit(name) {
+            *refused = Some(name);
         }
     }
-    Ok(None)
+    Ok(())
 }
 
 /// Trims optional whitespace (spaces and horizontal tabs) from both ends.

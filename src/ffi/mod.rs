@@ -5,6 +5,9 @@
 //! `CORSGATE_RESULT_PANIC` (or a documented default), never an unwind into
 //! the host.
 #![allow(non_camel_case_types)]
+// Exports are called from C, which has no `unsafe`; each documents its
+// pointer contract and checks NULL (rustls-ffi does the same).
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 mod types;
 
@@ -279,9 +282,9 @@ pub extern "C" fn corsgate_builder_free(builder: *mut corsgate_builder) {
 /// Lifetime: `json` is only read during the call.
 /// NULL: `json` may be NULL only with `json_len` 0; the message pointers
 /// may be NULL.
-/// Returns: OK; NULL_PARAMETER; INVALID_JSON (syntax, not an object, or
-/// unknown fields), with the message as in `corsgate_policy_from_json`;
-/// PANIC.
+/// Returns: OK; NULL_PARAMETER; INVALID_JSON (not a JSON object) or
+/// INVALID_POLICY (unknown or repeated fields), with the message as in
+/// `corsgate_policy_from_json`; PANIC.
 #[no_mangle]
 pub extern "C" fn corsgate_builder_merge_json(
     builder: *mut corsgate_builder,
@@ -300,9 +303,13 @@ pub extern "C" fn corsgate_builder_merge_json(
         let Some(json) = (unsafe { bytes(json, json_len) }) else {
             return corsgate_result::CORSGATE_RESULT_NULL_PARAMETER;
         };
+        let code = match RawPolicy::read_json(json) {
+            Err(_) => corsgate_result::CORSGATE_RESULT_INVALID_JSON,
+            Ok(_) => corsgate_result::CORSGATE_RESULT_INVALID_POLICY,
+        };
         let (code, message) = match builder.0.merge_json(json) {
             Ok(()) => (corsgate_result::CORSGATE_RESULT_OK, String::new()),
-            Err(e) => (corsgate_result::CORSGATE_RESULT_INVALID_JSON, e.to_string()),
+            Err(e) => (code, e.to_string()),
         };
         // SAFETY: as documented.
         unsafe { write_message(&message, message_out, message_cap, message_len_out) };

@@ -32,9 +32,10 @@ pub enum corsgate_result {
     CORSGATE_RESULT_NULL_PARAMETER = 1,
     /// corsgate failed internally; nothing was changed (see each call).
     CORSGATE_RESULT_PANIC = 2,
-    /// The policy is invalid; the message says every problem.
+    /// The policy is invalid (unknown or repeated fields, invalid values);
+    /// the message says every problem.
     CORSGATE_RESULT_INVALID_POLICY = 100,
-    /// The document is not JSON, not an object, or has unknown fields.
+    /// The document is not JSON, or not a JSON object.
     CORSGATE_RESULT_INVALID_JSON = 101,
     /// No policy field has this name.
     CORSGATE_RESULT_UNKNOWN_FIELD = 102,
