@@ -1,0 +1,895 @@
+
+/*
+ * corsgate: CORS for nginx.
+ *
+ * The policy engine is libcorsgate (include/corsgate.h).  This module only
+ * turns directives into a compiled policy at configuration time, hands each
+ * main request's header lines to corsgate_evaluate() once, answers when the
+ * decision says so, and writes the decision's headers on the response.
+ *
+ * Each cors_* directive is one field of the policy JSON document; fields
+ * are inherited one by one (http, server, location).  "cors off" turns the
+ * module off at a level, "cors on" / "cors report" set the policy's mode;
+ * without "cors", the module is on wherever allow_origins is known, from a
+ * directive or from cors_policy_file.  The first location of a request
+ * that has a policy decides; the decision survives rewrites and internal
+ * redirects and goes on the final response, whatever its status.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <corsgate.h>
+
+
+#define NGX_HTTP_CORSGATE_OFF          0
+#define NGX_HTTP_CORSGATE_ON           1
+#define NGX_HTTP_CORSGATE_REPORT       2
+
+/* indexes into ngx_http_corsgate_fields[] */
+#define NGX_HTTP_CORSGATE_ORIGINS      0
+#define NGX_HTTP_CORSGATE_MAX_AGE      5
+#define NGX_HTTP_CORSGATE_NFIELDS      10
+
+#define NGX_HTTP_CORSGATE_MESSAGE_MAX  1024
+
+
+typedef struct {
+    ngx_array_t        *fields[NGX_HTTP_CORSGATE_NFIELDS];
+    ngx_str_t           json;            /* cors_policy_file contents */
+    ngx_uint_t          mode;
+
+    ngx_str_t           file;            /* where this level's directives */
+    ngx_uint_t          line;            /* start, for policy errors */
+
+    corsgate_policy    *policy;          /* NULL: module off here */
+} ngx_http_corsgate_loc_conf_t;
+
+
+static ngx_int_t ngx_http_corsgate_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_corsgate_header_filter(ngx_http_request_t *r);
+static corsgate_decision *ngx_http_corsgate_decision(ngx_http_request_t *r);
+static corsgate_decision *ngx_http_corsgate_evaluate(ngx_http_request_t *r,
+    corsgate_policy *policy);
+static void ngx_http_corsgate_decision_marker(void *data);
+static ngx_int_t ngx_http_corsgate_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+static char *ngx_http_corsgate_mode(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_corsgate_field(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_corsgate_policy_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void ngx_http_corsgate_where(ngx_conf_t *cf,
+    ngx_http_corsgate_loc_conf_t *clcf);
+static void *ngx_http_corsgate_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_corsgate_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_corsgate_compile(ngx_conf_t *cf,
+    ngx_http_corsgate_loc_conf_t *clcf);
+static ngx_str_t ngx_http_corsgate_message(ngx_conf_t *cf,
+    corsgate_result rc, u_char *msg, size_t len);
+static void ngx_http_corsgate_policy_error(ngx_conf_t *cf,
+    ngx_http_corsgate_loc_conf_t *clcf, corsgate_result rc, u_char *msg,
+    size_t len);
+static void ngx_http_corsgate_free_policy(void *data);
+static ngx_int_t ngx_http_corsgate_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_corsgate_init(ngx_conf_t *cf);
+
+
+/* the policy's JSON field names, in the order of the directives below */
+static ngx_str_t  ngx_http_corsgate_fields[NGX_HTTP_CORSGATE_NFIELDS] = {
+    ngx_string("allow_origins"),
+    ngx_string("allow_methods"),
+    ngx_string("allow_headers"),
+    ngx_string("expose_headers"),
+    ngx_string("allow_credentials"),
+    ngx_string("max_age"),
+    ngx_string("preflight_status"),
+    ngx_string("on_preflight_deny"),
+    ngx_string("on_actual_deny"),
+    ngx_string("debug")
+};
+
+
+static ngx_conf_enum_t  ngx_http_corsgate_modes[] = {
+    { ngx_string("off"), NGX_HTTP_CORSGATE_OFF },
+    { ngx_string("on"), NGX_HTTP_CORSGATE_ON },
+    { ngx_string("report"), NGX_HTTP_CORSGATE_REPORT },
+    { ngx_null_string, 0 }
+};
+
+
+#define NGX_HTTP_CORSGATE_CONF                                                \
+    NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF
+
+#define ngx_http_corsgate_field_command(name, type, field)                    \
+    { ngx_string(name), NGX_HTTP_CORSGATE_CONF|type,                          \
+      ngx_http_corsgate_field, NGX_HTTP_LOC_CONF_OFFSET, field, NULL }
+
+
+static ngx_command_t  ngx_http_corsgate_commands[] = {
+
+    { ngx_string("cors"),
+      NGX_HTTP_CORSGATE_CONF|NGX_CONF_TAKE1,
+      ngx_http_corsgate_mode,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_corsgate_loc_conf_t, mode),
+      &ngx_http_corsgate_modes },
+
+    ngx_http_corsgate_field_command("cors_allow_origins", NGX_CONF_1MORE, 0),
+    ngx_http_corsgate_field_command("cors_allow_methods", NGX_CONF_1MORE, 1),
+    ngx_http_corsgate_field_command("cors_allow_headers", NGX_CONF_1MORE, 2),
+    ngx_http_corsgate_field_command("cors_expose_headers", NGX_CONF_1MORE, 3),
+    ngx_http_corsgate_field_command("cors_allow_credentials", NGX_CONF_FLAG,
+                                    4),
+    ngx_http_corsgate_field_command("cors_max_age", NGX_CONF_TAKE1, 5),
+    ngx_http_corsgate_field_command("cors_preflight_status", NGX_CONF_TAKE1,
+                                    6),
+    ngx_http_corsgate_field_command("cors_preflight_deny", NGX_CONF_TAKE1, 7),
+    ngx_http_corsgate_field_command("cors_actual_deny", NGX_CONF_TAKE1, 8),
+    ngx_http_corsgate_field_command("cors_debug", NGX_CONF_FLAG, 9),
+
+    { ngx_string("cors_policy_file"),
+      NGX_HTTP_CORSGATE_CONF|NGX_CONF_TAKE1,
+      ngx_http_corsgate_policy_file,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_corsgate_module_ctx = {
+    ngx_http_corsgate_add_variables,       /* preconfiguration */
+    ngx_http_corsgate_init,                /* postconfiguration */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_corsgate_create_loc_conf,     /* create location configuration */
+    ngx_http_corsgate_merge_loc_conf       /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_corsgate_module = {
+    NGX_MODULE_V1,
+    &ngx_http_corsgate_module_ctx,         /* module context */
+    ngx_http_corsgate_commands,            /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+
+
+/*
+ * REWRITE phase: runs after the location is chosen, before the location's
+ * "return" and before every access check, so preflights (which carry no
+ * credentials) are answered here.
+ */
+
+static ngx_int_t
+ngx_http_corsgate_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                      rc;
+    corsgate_decision             *d;
+    ngx_http_corsgate_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_corsgate_module);
+
+    if (r != r->main || clcf->policy == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_corsgate_decision(r) != NULL) {
+        /* decided in a location this request went through before */
+        return NGX_DECLINED;
+    }
+
+    d = ngx_http_corsgate_evaluate(r, clcf->policy);
+    if (d == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (d->action != CORSGATE_ACTION_RESPOND) {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    /* the headers are written by the header filter, like for any response */
+
+    r->headers_out.status = d->status;
+    r->headers_out.content_length_n = 0;
+    r->header_only = 1;
+
+    return ngx_http_send_header(r);
+}
+
+
+static ngx_int_t
+ngx_http_corsgate_header_filter(ngx_http_request_t *r)
+{
+    size_t                         j;
+    ngx_uint_t                     i;
+    corsgate_header               *ch;
+    corsgate_decision             *d;
+    ngx_list_part_t               *part;
+    ngx_table_elt_t               *h;
+    ngx_http_corsgate_loc_conf_t  *clcf;
+
+    if (r != r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    d = ngx_http_corsgate_decision(r);
+
+    if (d == NULL) {
+        /* a response before the REWRITE phase, e.g. a server level "return" */
+
+        clcf = ngx_http_get_module_loc_conf(r, ngx_http_corsgate_module);
+        if (clcf->policy == NULL) {
+            return ngx_http_next_header_filter(r);
+        }
+
+        d = ngx_http_corsgate_evaluate(r, clcf->policy);
+        if (d == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        if (d->strip_upstream
+            && corsgate_is_owned_header(h[i].key.data, h[i].key.len))
+        {
+            h[i].hash = 0;
+            continue;
+        }
+
+        for (j = 0; j < d->headers_len; j++) {
+            ch = &d->headers[j];
+
+            if (ch->op == CORSGATE_HEADER_OP_SET
+                && ch->name.len == h[i].key.len
+                && ngx_strncasecmp(h[i].key.data, (u_char *) ch->name.ptr,
+                                   ch->name.len) == 0)
+            {
+                h[i].hash = 0;
+            }
+        }
+    }
+
+    for (j = 0; j < d->headers_len; j++) {
+        ch = &d->headers[j];
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        h->hash = 1;
+        h->key.len = ch->name.len;
+        h->key.data = (u_char *) ch->name.ptr;
+        h->value.len = ch->value.len;
+        h->value.data = (u_char *) ch->value.ptr;
+        h->lowcase_key = h->key.data;
+#if (nginx_version >= 1023000)
+        h->next = NULL;
+#endif
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+/*
+ * The decision lives in a request pool cleanup: the module context is
+ * cleared by internal redirects (error_page, try_files), the pool is not.
+ */
+
+static corsgate_decision *
+ngx_http_corsgate_decision(ngx_http_request_t *r)
+{
+    corsgate_decision   *d;
+    ngx_pool_cleanup_t  *cln;
+
+    d = ngx_http_get_module_ctx(r, ngx_http_corsgate_module);
+    if (d != NULL) {
+        return d;
+    }
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_corsgate_decision_marker) {
+            ngx_http_set_ctx(r, cln->data, ngx_http_corsgate_module);
+            return cln->data;
+        }
+    }
+
+    return NULL;
+}
+
+
+static corsgate_decision *
+ngx_http_corsgate_evaluate(ngx_http_request_t *r, corsgate_policy *policy)
+{
+    ngx_uint_t           i;
+    corsgate_result      rc;
+    corsgate_request     req;
+    corsgate_decision   *d;
+    ngx_list_part_t     *part;
+    ngx_table_elt_t     *h;
+    ngx_pool_cleanup_t  *cln;
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(corsgate_decision));
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_corsgate_decision_marker;
+    d = cln->data;
+
+    corsgate_request_init(&req, r->method_name.data, r->method_name.len);
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        (void) corsgate_request_add_header(&req, h[i].key.data, h[i].key.len,
+                                           h[i].value.data, h[i].value.len);
+    }
+
+    rc = corsgate_evaluate(policy, &req, d);
+
+    if (rc != CORSGATE_RESULT_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "cors: evaluation failed: %s", corsgate_result_str(rc));
+
+        if (rc != CORSGATE_RESULT_PANIC) {
+            /* not written: deny, and let nothing CORS through */
+            ngx_memzero(d, sizeof(corsgate_decision));
+            d->verdict = CORSGATE_VERDICT_DENIED;
+            d->reason = CORSGATE_REASON_INTERNAL_ERROR;
+            d->strip_upstream = 1;
+        }
+
+    } else if (d->verdict == CORSGATE_VERDICT_DENIED) {
+        /* the detail is a token or a well-formed origin, never raw bytes */
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "cors: %s: %s \"%*s\"",
+                      d->report_only ? "would deny" : "denied",
+                      corsgate_reason_str(d->reason),
+                      d->detail.len, d->detail.ptr);
+    }
+
+    ngx_http_set_ctx(r, d, ngx_http_corsgate_module);
+
+    return d;
+}
+
+
+static void
+ngx_http_corsgate_decision_marker(void *data)
+{
+    /* nothing to free: the decision is in the pool */
+}
+
+
+static ngx_int_t
+ngx_http_corsgate_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    const char         *reason;
+    corsgate_decision  *d;
+
+    d = ngx_http_corsgate_decision(r->main);
+    if (d == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    reason = corsgate_reason_str(d->reason);
+
+    v->len = ngx_strlen(reason);
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->data = (u_char *) reason;
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_corsgate_mode(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_corsgate_where(cf, conf);
+
+    return ngx_conf_set_enum_slot(cf, cmd, conf);
+}
+
+
+/* a policy field, kept as the text slices the builder takes */
+
+static char *
+ngx_http_corsgate_field(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_corsgate_loc_conf_t *clcf = conf;
+
+    time_t            sec;
+    ngx_str_t        *value;
+    ngx_uint_t        i;
+    ngx_array_t     **field;
+    corsgate_slice   *s;
+
+    value = cf->args->elts;
+    field = &clcf->fields[cmd->offset];
+
+    if (*field != NULL && !(cmd->type & NGX_CONF_1MORE)) {
+        return "is duplicate";
+    }
+
+    if ((cmd->type & NGX_CONF_FLAG)
+        && ngx_strcmp(value[1].data, "on") != 0
+        && ngx_strcmp(value[1].data, "off") != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"%V\" directive, "
+                           "it must be \"on\" or \"off\"",
+                           &value[1], &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cmd->offset == NGX_HTTP_CORSGATE_MAX_AGE) {
+        sec = ngx_parse_time(&value[1], 1);
+        if (sec == (time_t) NGX_ERROR) {
+            return "invalid value";
+        }
+
+        value[1].data = ngx_pnalloc(cf->pool, NGX_TIME_T_LEN);
+        if (value[1].data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        value[1].len = ngx_sprintf(value[1].data, "%T", sec) - value[1].data;
+    }
+
+    if (*field == NULL) {
+        *field = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                  sizeof(corsgate_slice));
+        if (*field == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        s = ngx_array_push(*field);
+        if (s == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        s->ptr = value[i].data;
+        s->len = value[i].len;
+    }
+
+    ngx_http_corsgate_where(cf, clcf);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_corsgate_policy_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_corsgate_loc_conf_t *clcf = conf;
+
+    u_char             msg[NGX_HTTP_CORSGATE_MESSAGE_MAX];
+    size_t             len;
+    ssize_t            n;
+    ngx_err_t          err;
+    ngx_str_t         *value, text;
+    ngx_file_t         file;
+    ngx_file_info_t    fi;
+    corsgate_result    rc;
+    corsgate_builder  *b;
+
+    if (clcf->json.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name = value[1];
+    file.log = cf->log;
+
+    if (ngx_conf_full_name(cf->cycle, &file.name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    file.fd = ngx_open_file(file.name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%V\" failed", &file.name);
+        return NGX_CONF_ERROR;
+    }
+
+    n = NGX_ERROR;
+
+    if (ngx_fd_info(file.fd, &fi) != NGX_FILE_ERROR) {
+        clcf->json.len = ngx_file_size(&fi);
+        clcf->json.data = ngx_pnalloc(cf->pool, clcf->json.len + 1);
+
+        if (clcf->json.data != NULL) {
+            n = ngx_read_file(&file, clcf->json.data, clcf->json.len, 0);
+        }
+    }
+
+    err = (n == NGX_ERROR) ? ngx_errno : 0;
+
+    if (ngx_close_file(file.fd) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
+                           ngx_close_file_n " \"%V\" failed", &file.name);
+    }
+
+    if (n != (ssize_t) clcf->json.len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, err,
+                           "cannot read \"%V\"", &file.name);
+        return NGX_CONF_ERROR;
+    }
+
+    /* syntax and field names are checked now, values at merge */
+
+    len = 0;
+
+    rc = corsgate_builder_new(&b);
+    if (rc == CORSGATE_RESULT_OK) {
+        rc = corsgate_builder_merge_json(b, clcf->json.data, clcf->json.len,
+                                         msg, sizeof(msg), &len);
+        corsgate_builder_free(b);
+    }
+
+    if (rc != CORSGATE_RESULT_OK) {
+        text = ngx_http_corsgate_message(cf, rc, msg, len);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid CORS policy file \"%V\": %V",
+                           &file.name, &text);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_http_corsgate_where(cf, clcf);
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_corsgate_where(ngx_conf_t *cf, ngx_http_corsgate_loc_conf_t *clcf)
+{
+    if (clcf->line == 0) {
+        clcf->file = cf->conf_file->file.name;
+        clcf->line = cf->conf_file->line;
+    }
+}
+
+
+static void *
+ngx_http_corsgate_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_corsgate_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_corsgate_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->fields[] = NULL;
+     *     conf->json = { 0, NULL };
+     *     conf->file = { 0, NULL };
+     *     conf->line = 0;
+     */
+
+    conf->mode = NGX_CONF_UNSET_UINT;
+    conf->policy = NGX_CONF_UNSET_PTR;
+
+    return conf;
+}
+
+
+/*
+ * Fields are inherited one by one; a level that sets cors_policy_file starts
+ * from that file instead.  A level that sets nothing shares its parent's
+ * compiled policy.
+ */
+
+static char *
+ngx_http_corsgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_corsgate_loc_conf_t *prev = parent;
+    ngx_http_corsgate_loc_conf_t *conf = child;
+
+    ngx_uint_t  i, own;
+
+    own = (conf->json.data != NULL);
+
+    for (i = 0; i < NGX_HTTP_CORSGATE_NFIELDS; i++) {
+        if (conf->fields[i] != NULL) {
+            own = 1;
+
+        } else if (conf->json.data == NULL) {
+            conf->fields[i] = prev->fields[i];
+        }
+    }
+
+    if (conf->json.data == NULL) {
+        conf->json = prev->json;
+    }
+
+    if (conf->mode != NGX_CONF_UNSET_UINT && conf->mode != prev->mode) {
+        own = 1;
+    }
+
+    ngx_conf_merge_uint_value(conf->mode, prev->mode, NGX_CONF_UNSET_UINT);
+
+    if (conf->mode == NGX_HTTP_CORSGATE_OFF
+        || (conf->mode == NGX_CONF_UNSET_UINT
+            && conf->fields[NGX_HTTP_CORSGATE_ORIGINS] == NULL
+            && conf->json.data == NULL))
+    {
+        conf->policy = NULL;
+        return NGX_CONF_OK;
+    }
+
+    if (own) {
+        return ngx_http_corsgate_compile(cf, conf) == NGX_OK
+               ? NGX_CONF_OK : NGX_CONF_ERROR;
+    }
+
+    /* the http level is never merged itself: compile it when first used */
+
+    if (prev->policy == NGX_CONF_UNSET_PTR
+        && ngx_http_corsgate_compile(cf, prev) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    conf->policy = prev->policy;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_corsgate_compile(ngx_conf_t *cf, ngx_http_corsgate_loc_conf_t *clcf)
+{
+    u_char               msg[NGX_HTTP_CORSGATE_MESSAGE_MAX];
+    size_t               len;
+    ngx_uint_t           i;
+    ngx_array_t         *a;
+    corsgate_slice       mode;
+    corsgate_result      rc;
+    corsgate_builder    *b;
+    ngx_pool_cleanup_t  *cln;
+
+    clcf->policy = NULL;
+    len = 0;
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = corsgate_builder_new(&b);
+    if (rc != CORSGATE_RESULT_OK) {
+        ngx_http_corsgate_policy_error(cf, clcf, rc, msg, 0);
+        return NGX_ERROR;
+    }
+
+    if (clcf->json.data != NULL) {
+        rc = corsgate_builder_merge_json(b, clcf->json.data, clcf->json.len,
+                                         msg, sizeof(msg), &len);
+    }
+
+    for (i = 0; rc == CORSGATE_RESULT_OK && i < NGX_HTTP_CORSGATE_NFIELDS; i++)
+    {
+        a = clcf->fields[i];
+
+        if (a == NULL) {
+            continue;
+        }
+
+        rc = corsgate_builder_set(b, ngx_http_corsgate_fields[i].data,
+                                  ngx_http_corsgate_fields[i].len,
+                                  a->elts, a->nelts);
+
+        if (rc != CORSGATE_RESULT_OK) {
+            len = ngx_snprintf(msg, sizeof(msg), "%V: %s",
+                               &ngx_http_corsgate_fields[i],
+                               corsgate_result_str(rc))
+                  - msg;
+        }
+    }
+
+    if (rc == CORSGATE_RESULT_OK && clcf->mode != NGX_CONF_UNSET_UINT) {
+        mode.ptr = (const uint8_t *) (clcf->mode == NGX_HTTP_CORSGATE_REPORT
+                                      ? "report" : "enforce");
+        mode.len = ngx_strlen(mode.ptr);
+
+        rc = corsgate_builder_set(b, (const uint8_t *) "mode", 4, &mode, 1);
+    }
+
+    if (rc == CORSGATE_RESULT_OK) {
+        rc = corsgate_builder_build(b, &clcf->policy, msg, sizeof(msg), &len);
+    }
+
+    corsgate_builder_free(b);
+
+    if (rc != CORSGATE_RESULT_OK) {
+        clcf->policy = NULL;
+        ngx_http_corsgate_policy_error(cf, clcf, rc, msg, len);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_corsgate_free_policy;
+    cln->data = clcf->policy;
+
+    return NGX_OK;
+}
+
+
+/* the library's message, one error per line, made one log line */
+
+static ngx_str_t
+ngx_http_corsgate_message(ngx_conf_t *cf, corsgate_result rc, u_char *msg,
+    size_t len)
+{
+    u_char     *p, *last;
+    ngx_str_t   text;
+
+    len = ngx_min(len, NGX_HTTP_CORSGATE_MESSAGE_MAX);
+
+    while (len && (msg[len - 1] == LF || msg[len - 1] == CR)) {
+        len--;
+    }
+
+    text.data = len ? ngx_pnalloc(cf->temp_pool, 2 * len) : NULL;
+
+    if (text.data == NULL) {
+        text.data = (u_char *) corsgate_result_str(rc);
+        text.len = ngx_strlen(text.data);
+        return text;
+    }
+
+    p = text.data;
+
+    for (last = msg + len; msg < last; msg++) {
+        if (*msg == LF) {
+            *p++ = ';';
+            *p++ = ' ';
+
+        } else if (*msg != CR) {
+            *p++ = *msg;
+        }
+    }
+
+    text.len = p - text.data;
+
+    return text;
+}
+
+
+/*
+ * Merging happens after the whole http block is read: the error names the
+ * first CORS directive of the level being compiled, as ngx_conf_log_error
+ * would have, rather than the end of the http block.
+ */
+
+static void
+ngx_http_corsgate_policy_error(ngx_conf_t *cf,
+    ngx_http_corsgate_loc_conf_t *clcf, corsgate_result rc, u_char *msg,
+    size_t len)
+{
+    ngx_str_t  text;
+
+    text = ngx_http_corsgate_message(cf, rc, msg, len);
+
+    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                  "invalid CORS policy: %V in %V:%ui",
+                  &text, &clcf->file, clcf->line);
+}
+
+
+static void
+ngx_http_corsgate_free_policy(void *data)
+{
+    corsgate_policy_free(data);
+}
+
+
+static ngx_int_t
+ngx_http_corsgate_add_variables(ngx_conf_t *cf)
+{
+    ngx_str_t              name = ngx_string("cors_result");
+    ngx_http_variable_t   *var;
+
+    var = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
+    if (var == NULL) {
+        return NGX_ERROR;
+    }
+
+    var->get_handler = ngx_http_corsgate_variable;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_corsgate_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_corsgate_handler;
+
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_corsgate_header_filter;
+
+    return NGX_OK;
+}
