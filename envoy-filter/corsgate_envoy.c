@@ -1,0 +1,508 @@
+/* corsgate as an Envoy dynamic-module HTTP filter (Envoy 1.40.0).
+ *
+ * Thin by design: on request headers, read the headers corsgate asks for,
+ * call corsgate_evaluate once, and either answer with a local reply
+ * (RESPOND) or keep the decision for the response (CONTINUE), where the
+ * owned headers are stripped and the decided ones written. Every CORS rule
+ * lives in the library; this file only moves bytes between Envoy and it.
+ *
+ * filter_config (listener) and DynamicModuleFilterPerRoute.filter_config
+ * (route, virtual host) are both a policy JSON document. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "corsgate.h"
+#include "envoy_abi.h"
+
+#define CG_EXPORT __attribute__((visibility("default")))
+
+#define CG_BUF(s) ((envoy_dm_buffer){(s), sizeof(s) - 1})
+#define CG_SLICE_BUF(sl) ((envoy_dm_buffer){(const char *)(sl).ptr, (sl).len})
+
+/* Room for the policy compiler's message (every error, one per line), and
+ * for one log line. */
+#define CG_MESSAGE_CAP 8192
+#define CG_LINE_CAP (CG_MESSAGE_CAP + 256)
+
+typedef struct cg_config {
+    corsgate_policy *policy;
+    size_t decisions_counter;
+    bool has_counter;
+} cg_config;
+
+/* Per stream. `decision` is evaluated in place and never moved: its header
+ * values may point into its own storage. */
+typedef struct cg_filter {
+    const cg_config *config;
+    bool decided;
+    corsgate_decision decision;
+} cg_filter;
+
+
+static void
+cg_log(envoy_dm_log_level level, const char *msg, size_t len, uint32_t line)
+{
+    envoy_dynamic_module_callback_log_v2(level, (envoy_dm_buffer){msg, len},
+                                         CG_BUF(__FILE__), line);
+}
+
+
+/* Log one problem of a refused policy, naming where it came from. */
+static void
+cg_log_refusal(envoy_dm_buffer name, const char *where, const char *text,
+               size_t text_len, char *line, size_t line_cap)
+{
+    int n;
+
+    n = snprintf(line, line_cap,
+                 "corsgate: invalid policy in %s of filter '%.*s': %.*s",
+                 where, (int)(name.length > 128 ? 128 : name.length),
+                 name.ptr != NULL ? name.ptr : "",
+                 (int)(text_len < CG_MESSAGE_CAP ? text_len : CG_MESSAGE_CAP),
+                 text);
+    if (n > 0) {
+        cg_log(ENVOY_DM_LOG_ERROR, line,
+               (size_t)n < line_cap ? (size_t)n : line_cap - 1, __LINE__);
+    }
+}
+
+
+/* Compile a policy document; on failure log the library's message, one
+ * log line per problem, and return NULL so that Envoy rejects the config. */
+static corsgate_policy *
+cg_compile(envoy_dm_buffer name, envoy_dm_buffer json, const char *where)
+{
+    corsgate_policy *policy = NULL;
+    char *message = NULL, *line = NULL;
+    size_t len = 0, start, end;
+    const char *text;
+    corsgate_result rc;
+
+    message = malloc(CG_MESSAGE_CAP);
+    line = malloc(CG_LINE_CAP);
+    if (message == NULL || line == NULL) {
+        goto cleanup;
+    }
+    rc = corsgate_policy_from_json((const uint8_t *)json.ptr, json.length,
+                                   &policy, (uint8_t *)message,
+                                   CG_MESSAGE_CAP, &len);
+    if (rc == CORSGATE_RESULT_OK) {
+        goto cleanup;
+    }
+    policy = NULL;
+    if (len == 0
+        || (rc != CORSGATE_RESULT_INVALID_POLICY
+            && rc != CORSGATE_RESULT_INVALID_JSON)) {
+        text = corsgate_result_str(rc);
+        cg_log_refusal(name, where, text, strlen(text), line, CG_LINE_CAP);
+        goto cleanup;
+    }
+    for (start = 0; start < len && start < CG_MESSAGE_CAP; start = end + 1) {
+        for (end = start; end < len && end < CG_MESSAGE_CAP; end++) {
+            if (message[end] == '\n') {
+                break;
+            }
+        }
+        cg_log_refusal(name, where, message + start, end - start, line,
+                       CG_LINE_CAP);
+    }
+    if (len > CG_MESSAGE_CAP) {
+        text = "(message cut here)";
+        cg_log_refusal(name, where, text, strlen(text), line, CG_LINE_CAP);
+    }
+
+cleanup:
+    free(line);
+    free(message);
+    return policy;
+}
+
+
+CG_EXPORT const char *
+envoy_dynamic_module_on_program_init(void)
+{
+    return ENVOY_DM_ABI_VERSION;
+}
+
+
+CG_EXPORT envoy_dm_config_module
+envoy_dynamic_module_on_http_filter_config_new(envoy_dm_config_envoy
+                                               config_envoy,
+                                               envoy_dm_buffer name,
+                                               envoy_dm_buffer config)
+{
+    envoy_dm_buffer labels[2] = {CG_BUF("kind"), CG_BUF("reason")};
+    cg_config *cfg = NULL;
+
+    cfg = calloc(1, sizeof(*cfg));
+    if (cfg == NULL) {
+        goto fail;
+    }
+    cfg->policy = cg_compile(name, config, "filter_config");
+    if (cfg->policy == NULL) {
+        goto fail;
+    }
+    /* Counters can only be defined here (Envoy freezes them afterwards);
+     * per-route policies count into the listener filter's counter. */
+    cfg->has_counter =
+        envoy_dynamic_module_callback_http_filter_config_define_counter(
+            config_envoy, CG_BUF("decisions"), labels, 2,
+            &cfg->decisions_counter) == ENVOY_DM_METRICS_SUCCESS;
+    if (!cfg->has_counter) {
+        static const char msg[] = "corsgate: could not define counter "
+                                  "'decisions'; continuing without it";
+        cg_log(ENVOY_DM_LOG_WARN, msg, sizeof(msg) - 1, __LINE__);
+    }
+    return cfg;
+
+fail:
+    if (cfg != NULL) {
+        corsgate_policy_free(cfg->policy);
+    }
+    free(cfg);
+    return NULL;
+}
+
+
+CG_EXPORT void
+envoy_dynamic_module_on_http_filter_config_destroy(envoy_dm_config_module
+                                                   config)
+{
+    cg_config *cfg = (cg_config *)config;
+
+    if (cfg != NULL) {
+        corsgate_policy_free(cfg->policy);
+        free(cfg);
+    }
+}
+
+
+/* A route's (or virtual host's) module object is its compiled policy. */
+CG_EXPORT envoy_dm_route_module
+envoy_dynamic_module_on_http_filter_per_route_config_new(envoy_dm_buffer name,
+                                                         envoy_dm_buffer
+                                                         config)
+{
+    return cg_compile(name, config, "per-route filter_config");
+}
+
+
+CG_EXPORT void
+envoy_dynamic_module_on_http_filter_per_route_config_destroy(
+    envoy_dm_route_module route)
+{
+    corsgate_policy_free((corsgate_policy *)route);
+}
+
+
+CG_EXPORT envoy_dm_filter_module
+envoy_dynamic_module_on_http_filter_new(envoy_dm_config_module config,
+                                        envoy_dm_filter_envoy filter_envoy)
+{
+    cg_filter *f;
+
+    (void)filter_envoy;
+    f = malloc(sizeof(*f));
+    if (f == NULL) {
+        return NULL;
+    }
+    f->config = config;
+    f->decided = false;
+    return f;
+}
+
+
+CG_EXPORT void
+envoy_dynamic_module_on_http_filter_destroy(envoy_dm_filter_module filter)
+{
+    free((cg_filter *)filter);
+}
+
+
+/* Offer every value of every header corsgate reads. The slices borrow
+ * Envoy's memory, valid until this hook returns. */
+static void
+cg_read_request(envoy_dm_filter_envoy env, corsgate_request *req)
+{
+    envoy_dm_buffer value = {NULL, 0};
+    const corsgate_slice *names;
+    size_t names_len, count, i, j;
+
+    envoy_dynamic_module_callback_http_get_header(
+        env, ENVOY_DM_REQUEST_HEADERS, CG_BUF(":method"), &value, 0, NULL);
+    corsgate_request_init(req, (const uint8_t *)value.ptr, value.length);
+
+    names = corsgate_request_header_names(&names_len);
+    for (i = 0; i < names_len; i++) {
+        count = 0;
+        for (j = 0; j == 0 || j < count; j++) {
+            value = (envoy_dm_buffer){NULL, 0};
+            if (!envoy_dynamic_module_callback_http_get_header(
+                    env, ENVOY_DM_REQUEST_HEADERS, CG_SLICE_BUF(names[i]),
+                    &value, j, j == 0 ? &count : NULL)
+                || value.ptr == NULL) {
+                break;
+            }
+            corsgate_request_add_header(req, names[i].ptr, names[i].len,
+                                        (const uint8_t *)value.ptr,
+                                        value.length);
+        }
+    }
+}
+
+
+/* Count the decision by kind and reason; log denials at debug level. */
+static void
+cg_record(envoy_dm_filter_envoy env, const cg_filter *f)
+{
+    const corsgate_decision *d = &f->decision;
+    const char *kind = corsgate_kind_str(d->kind);
+    const char *reason = corsgate_reason_str(d->reason);
+    envoy_dm_buffer values[2];
+    char line[256];
+    int n;
+
+    if (f->config->has_counter) {
+        values[0] = (envoy_dm_buffer){kind, strlen(kind)};
+        values[1] = (envoy_dm_buffer){reason, strlen(reason)};
+        envoy_dynamic_module_callback_http_filter_increment_counter(
+            env, f->config->decisions_counter, values, 2, 1);
+    }
+    if (d->verdict == CORSGATE_VERDICT_DENIED
+        && envoy_dynamic_module_callback_log_enabled(ENVOY_DM_LOG_DEBUG)) {
+        n = snprintf(line, sizeof(line), "corsgate: denied %s: %s%s%.*s%s",
+                     kind, reason, d->detail.len ? " (" : "",
+                     (int)(d->detail.len < 128 ? d->detail.len : 128),
+                     d->detail.len ? (const char *)d->detail.ptr : "",
+                     d->detail.len ? ")" : "");
+        if (n > 0) {
+            cg_log(ENVOY_DM_LOG_DEBUG, line,
+                   (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1,
+                   __LINE__);
+        }
+    }
+}
+
+
+CG_EXPORT envoy_dm_status
+envoy_dynamic_module_on_http_filter_request_headers(envoy_dm_filter_envoy env,
+                                                    envoy_dm_filter_module
+                                                    filter,
+                                                    bool end_of_stream)
+{
+    cg_filter *f = (cg_filter *)filter;
+    const corsgate_policy *policy;
+    corsgate_request req;
+    corsgate_result rc;
+    envoy_dm_header out[CORSGATE_DECISION_MAX_HEADERS];
+    const corsgate_header *h;
+    const char *reason;
+    char details[64];
+    int details_len;
+    size_t i, n;
+
+    (void)end_of_stream;
+    policy = envoy_dynamic_module_callback_get_most_specific_route_config(env);
+    if (policy == NULL) {
+        policy = f->config->policy;
+    }
+
+    cg_read_request(env, &req);
+    rc = corsgate_evaluate(policy, &req, &f->decision);
+    if (rc != CORSGATE_RESULT_OK && rc != CORSGATE_RESULT_PANIC) {
+        reason = corsgate_result_str(rc);
+        cg_log(ENVOY_DM_LOG_ERROR, reason, strlen(reason), __LINE__);
+        return ENVOY_DM_CONTINUE;
+    }
+    f->decided = true;
+    cg_record(env, f);
+
+    if (f->decision.action != CORSGATE_ACTION_RESPOND) {
+        return ENVOY_DM_CONTINUE;
+    }
+    n = f->decision.headers_len < CORSGATE_DECISION_MAX_HEADERS
+            ? f->decision.headers_len : CORSGATE_DECISION_MAX_HEADERS;
+    for (i = 0; i < n; i++) {
+        h = &f->decision.headers[i];
+        out[i] = (envoy_dm_header){(const char *)h->name.ptr, h->name.len,
+                                   (const char *)h->value.ptr, h->value.len};
+    }
+    /* %RESPONSE_CODE_DETAILS%: corsgate_<reason>. */
+    details_len = snprintf(details, sizeof(details), "corsgate_%s",
+                           corsgate_reason_str(f->decision.reason));
+    if (details_len < 0 || (size_t)details_len >= sizeof(details)) {
+        details_len = (int)strlen("corsgate");
+    }
+    /* Envoy copies everything; this stream's state is not touched after. */
+    envoy_dynamic_module_callback_http_send_response(
+        env, f->decision.status, out, n, (envoy_dm_buffer){NULL, 0},
+        (envoy_dm_buffer){details, (size_t)details_len});
+    return ENVOY_DM_STOP_ITERATION;
+}
+
+
+/* Runs for the upstream's response and for Envoy's own local replies
+ * (direct_response, 503 no healthy upstream, ...), not for ours. */
+CG_EXPORT envoy_dm_status
+envoy_dynamic_module_on_http_filter_response_headers(envoy_dm_filter_envoy env,
+                                                     envoy_dm_filter_module
+                                                     filter,
+                                                     bool end_of_stream)
+{
+    const cg_filter *f = (const cg_filter *)filter;
+    const corsgate_decision *d = &f->decision;
+    const corsgate_slice *owned;
+    const corsgate_header *h;
+    size_t i, n;
+
+    (void)end_of_stream;
+    if (!f->decided || d->action != CORSGATE_ACTION_CONTINUE) {
+        return ENVOY_DM_CONTINUE;
+    }
+    if (d->strip_upstream) {
+        owned = corsgate_owned_header_names(&n);
+        for (i = 0; i < n; i++) {
+            envoy_dynamic_module_callback_http_set_header(
+                env, ENVOY_DM_RESPONSE_HEADERS, CG_SLICE_BUF(owned[i]),
+                (envoy_dm_buffer){NULL, 0});
+        }
+    }
+    n = d->headers_len < CORSGATE_DECISION_MAX_HEADERS
+            ? d->headers_len : CORSGATE_DECISION_MAX_HEADERS;
+    for (i = 0; i < n; i++) {
+        h = &d->headers[i];
+        if (h->op == CORSGATE_HEADER_OP_APPEND) {
+            envoy_dynamic_module_callback_http_add_header(
+                env, ENVOY_DM_RESPONSE_HEADERS, CG_SLICE_BUF(h->name),
+                CG_SLICE_BUF(h->value));
+        } else {
+            envoy_dynamic_module_callback_http_set_header(
+                env, ENVOY_DM_RESPONSE_HEADERS, CG_SLICE_BUF(h->name),
+                CG_SLICE_BUF(h->value));
+        }
+    }
+    return ENVOY_DM_CONTINUE;
+}
+
+
+/* ---- Hooks that 1.40.0 requires and corsgate has no use for ---------- */
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+
+/* Told before any local reply; there is no header map to write to yet.
+ * Envoy's own replies (direct_response, 503 no healthy upstream, ...) come
+ * through response_headers above; ours are complete when sent. */
+CG_EXPORT envoy_dm_local_reply_status
+envoy_dynamic_module_on_http_filter_local_reply(envoy_dm_filter_envoy env,
+                                                envoy_dm_filter_module filter,
+                                                uint32_t response_code,
+                                                envoy_dm_buffer details,
+                                                bool reset_imminent)
+{
+    return ENVOY_DM_LOCAL_REPLY_CONTINUE;
+}
+
+CG_EXPORT void
+envoy_dynamic_module_on_http_filter_stream_complete(envoy_dm_filter_envoy env,
+                                                    envoy_dm_filter_module
+                                                    filter)
+{
+}
+
+CG_EXPORT envoy_dm_status
+envoy_dynamic_module_on_http_filter_request_body(envoy_dm_filter_envoy env,
+                                                 envoy_dm_filter_module filter,
+                                                 bool end_of_stream)
+{
+    return ENVOY_DM_CONTINUE;
+}
+
+CG_EXPORT envoy_dm_status
+envoy_dynamic_module_on_http_filter_request_trailers(envoy_dm_filter_envoy env,
+                                                     envoy_dm_filter_module
+                                                     filter)
+{
+    return ENVOY_DM_CONTINUE;
+}
+
+CG_EXPORT envoy_dm_status
+envoy_dynamic_module_on_http_filter_response_body(envoy_dm_filter_envoy env,
+                                                  envoy_dm_filter_module
+                                                  filter,
+                                                  bool end_of_stream)
+{
+    return ENVOY_DM_CONTINUE;
+}
+
+CG_EXPORT envoy_dm_status
+envoy_dynamic_module_on_http_filter_response_trailers(envoy_dm_filter_envoy env,
+                                                      envoy_dm_filter_module
+                                                      filter)
+{
+    return ENVOY_DM_CONTINUE;
+}
+
+CG_EXPORT void
+envoy_dynamic_module_on_http_filter_http_callout_done(
+    envoy_dm_filter_envoy env, envoy_dm_filter_module filter, uint64_t id,
+    uint32_t result, envoy_dm_header *headers, size_t headers_size,
+    envoy_dm_buffer *body_chunks, size_t body_chunks_size)
+{
+}
+
+CG_EXPORT void
+envoy_dynamic_module_on_http_filter_http_stream_headers(
+    envoy_dm_filter_envoy env, envoy_dm_filter_module filter, uint64_t id,
+    envoy_dm_header *headers, size_t headers_size, bool end_stream)
+{
+}
+
+CG_EXPORT void
+envoy_dynamic_module_on_http_filter_http_stream_data(
+    envoy_dm_filter_envoy env, envoy_dm_filter_module filter, uint64_t id,
+    const envoy_dm_buffer *data, size_t data_count, bool end_stream)
+{
+}
+
+CG_EXPORT void
+envoy_dynamic_module_on_http_filter_http_stream_trailers(
+    envoy_dm_filter_envoy env, envoy_dm_filter_module filter, uint64_t id,
+    envoy_dm_header *trailers, size_t trailers_size)
+{
+}
+
+CG_EXPORT void
+envoy_dynamic_module_on_http_filter_http_stream_complete(
+    envoy_dm_filter_envoy env, envoy_dm_filter_module filter, uint64_t id)
+{
+}
+
+CG_EXPORT void
+envoy_dynamic_module_on_http_filter_http_stream_reset(
+    envoy_dm_filter_envoy env, envoy_dm_filter_module filter, uint64_t id,
+    uint32_t reason)
+{
+}
+
+CG_EXPORT void
+envoy_dynamic_module_on_http_filter_scheduled(envoy_dm_filter_envoy env,
+                                              envoy_dm_filter_module filter,
+                                              uint64_t event_id)
+{
+}
+
+CG_EXPORT void
+envoy_dynamic_module_on_http_filter_downstream_above_write_buffer_high_watermark(
+    envoy_dm_filter_envoy env, envoy_dm_filter_module filter)
+{
+}
+
+CG_EXPORT void
+envoy_dynamic_module_on_http_filter_downstream_below_write_buffer_low_watermark(
+    envoy_dm_filter_envoy env, envoy_dm_filter_module filter)
+{
+}
+
+#pragma GCC diagnostic pop

