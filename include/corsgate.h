@@ -545,6 +545,28 @@ corsgate_result corsgate_builder_set(struct corsgate_builder *builder,
                                      size_t values_len);
 
 /**
+ * Checks one policy field on its own, from text values as
+ * `corsgate_builder_set` takes them, so that a host setting fields one at
+ * a time (the NGINX directives) can report a problem where it was written.
+ * Problems that involve other fields (an `http://` origin with
+ * credentials) are reported by `corsgate_builder_build` only.
+ *
+ * Lifetime: everything is only read during the call.
+ * NULL: as `corsgate_builder_set`; the message pointers may be NULL.
+ * Returns: OK; NULL_PARAMETER; UNKNOWN_FIELD, INVALID_TEXT or
+ * INVALID_POLICY with a message naming the field (and, for
+ * INVALID_POLICY, every problem of this field) in `message_out`, as in
+ * `corsgate_policy_from_json`; PANIC.
+ */
+corsgate_result corsgate_field_check(const uint8_t *field,
+                                     size_t field_len,
+                                     const struct corsgate_slice *values,
+                                     size_t values_len,
+                                     uint8_t *message_out,
+                                     size_t message_cap,
+                                     size_t *message_len_out);
+
+/**
  * Validates and compiles the builder's fields into a new policy. The
  * builder is unchanged and may be reused.
  *

@@ -463,11 +463,14 @@ ngx_http_corsgate_field(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_corsgate_loc_conf_t *clcf = conf;
 
+    u_char            msg[NGX_HTTP_CORSGATE_MESSAGE_MAX];
+    size_t            len;
     time_t            sec;
-    ngx_str_t        *value;
-    ngx_uint_t        i;
+    ngx_str_t        *value, text;
+    ngx_uint_t        i, n;
     ngx_array_t     **field;
     corsgate_slice   *s;
+    corsgate_result   rc;
 
     value = cf->args->elts;
     field = &clcf->fields[cmd->offset];
@@ -517,6 +520,22 @@ ngx_http_corsgate_field(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         s->ptr = value[i].data;
         s->len = value[i].len;
+    }
+
+    /* problems of this field alone are reported at this line */
+
+    n = cf->args->nelts - 1;
+    rc = corsgate_field_check(ngx_http_corsgate_fields[cmd->offset].data,
+                              ngx_http_corsgate_fields[cmd->offset].len,
+                              (corsgate_slice *) (*field)->elts
+                              + (*field)->nelts - n,
+                              n, msg, sizeof(msg), &len);
+
+    if (rc != CORSGATE_RESULT_OK) {
+        text = ngx_http_corsgate_message(cf, rc, msg, len);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid CORS policy: %V",
+                           &text);
+        return NGX_CONF_ERROR;
     }
 
     ngx_http_corsgate_where(cf, clcf);

@@ -340,31 +340,103 @@ pub extern "C" fn corsgate_builder_set(
         let Some(builder) = (unsafe { builder.as_mut() }) else {
             return corsgate_result::CORSGATE_RESULT_NULL_PARAMETER;
         };
-        // SAFETY: the caller promises readable bytes / slices.
-        let (Some(field), Some(values)) = (unsafe { bytes(field, field_len) }, unsafe {
-            slices(values, values_len)
-        }) else {
-            return corsgate_result::CORSGATE_RESULT_NULL_PARAMETER;
+        // SAFETY: the caller promises readable bytes and slices.
+        let (field, texts) = match unsafe { field_and_texts(field, field_len, values, values_len) }
+        {
+            Ok(parts) => parts,
+            Err(code) => return code,
         };
-        let Ok(field) = std::str::from_utf8(field) else {
-            return corsgate_result::CORSGATE_RESULT_UNKNOWN_FIELD;
-        };
-        let mut texts = Vec::with_capacity(values.len());
-        for v in values {
-            // SAFETY: each slice is readable, as promised by the caller.
-            let Some(b) = (unsafe { bytes(v.ptr, v.len) }) else {
-                return corsgate_result::CORSGATE_RESULT_NULL_PARAMETER;
-            };
-            let Ok(text) = std::str::from_utf8(b) else {
-                return corsgate_result::CORSGATE_RESULT_INVALID_TEXT;
-            };
-            texts.push(text.to_owned());
-        }
         match builder.0.set_text(field, texts) {
             Ok(()) => corsgate_result::CORSGATE_RESULT_OK,
             Err(_) => corsgate_result::CORSGATE_RESULT_UNKNOWN_FIELD,
         }
     })
+}
+
+/// Checks one policy field on its own, from text values as
+/// `corsgate_builder_set` takes them, so that a host setting fields one at
+/// a time (the NGINX directives) can report a problem where it was written.
+/// Problems that involve other fields (an `http://` origin with
+/// credentials) are reported by `corsgate_builder_build` only.
+///
+/// Lifetime: everything is only read during the call.
+/// NULL: as `corsgate_builder_set`; the message pointers may be NULL.
+/// Returns: OK; NULL_PARAMETER; UNKNOWN_FIELD, INVALID_TEXT or
+/// INVALID_POLICY with a message naming the field (and, for
+/// INVALID_POLICY, every problem of this field) in `message_out`, as in
+/// `corsgate_policy_from_json`; PANIC.
+#[no_mangle]
+pub extern "C" fn corsgate_field_check(
+    field: *const u8,
+    field_len: usize,
+    values: *const corsgate_slice,
+    values_len: usize,
+    message_out: *mut u8,
+    message_cap: usize,
+    message_len_out: *mut usize,
+) -> corsgate_result {
+    ffi_panic_boundary!(corsgate_result::CORSGATE_RESULT_PANIC, {
+        // SAFETY: the caller promises readable bytes and slices.
+        let parts = unsafe { field_and_texts(field, field_len, values, values_len) };
+        let (code, message) = match parts {
+            Err(corsgate_result::CORSGATE_RESULT_NULL_PARAMETER) => {
+                return corsgate_result::CORSGATE_RESULT_NULL_PARAMETER;
+            }
+            Err(code) => {
+                // SAFETY: field_and_texts read these bytes already.
+                let name = unsafe { bytes(field, field_len) }.unwrap_or_default();
+                let name = String::from_utf8_lossy(name);
+                (
+                    code,
+                    format!("{name}: {}", code.description().to_string_lossy()),
+                )
+            }
+            Ok((field, _)) if !crate::config::FIELDS.contains(&field) => (
+                corsgate_result::CORSGATE_RESULT_UNKNOWN_FIELD,
+                format!("{field}: unknown policy field"),
+            ),
+            Ok((field, texts)) => match Policy::check_field(field, texts) {
+                Ok(()) => (corsgate_result::CORSGATE_RESULT_OK, String::new()),
+                Err(e) => (
+                    corsgate_result::CORSGATE_RESULT_INVALID_POLICY,
+                    e.to_string(),
+                ),
+            },
+        };
+        // SAFETY: as documented.
+        unsafe { write_message(&message, message_out, message_cap, message_len_out) };
+        code
+    })
+}
+
+/// Reads a field name and its text values.
+///
+/// # Safety
+/// As for `corsgate_builder_set`'s inputs.
+unsafe fn field_and_texts<'a>(
+    field: *const u8,
+    field_len: usize,
+    values: *const corsgate_slice,
+    values_len: usize,
+) -> Result<(&'a str, Vec<String>), corsgate_result> {
+    // SAFETY: the caller promises readable bytes / slices.
+    let (Some(field), Some(values)) = (unsafe { bytes(field, field_len) }, unsafe {
+        slices(values, values_len)
+    }) else {
+        return Err(corsgate_result::CORSGATE_RESULT_NULL_PARAMETER);
+    };
+    let field =
+        std::str::from_utf8(field).map_err(|_| corsgate_result::CORSGATE_RESULT_UNKNOWN_FIELD)?;
+    let mut texts = Vec::with_capacity(values.len());
+    for v in values {
+        // SAFETY: each slice is readable, as promised by the caller.
+        let b = unsafe { bytes(v.ptr, v.len) }
+            .ok_or(corsgate_result::CORSGATE_RESULT_NULL_PARAMETER)?;
+        let text =
+            std::str::from_utf8(b).map_err(|_| corsgate_result::CORSGATE_RESULT_INVALID_TEXT)?;
+        texts.push(text.to_owned());
+    }
+    Ok((field, texts))
 }
 
 /// Borrows `len` slices at `ptr`.

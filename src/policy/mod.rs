@@ -203,6 +203,37 @@ impl Policy {
         })
     }
 
+    /// Checks one field on its own, from text values, as a host that sets
+    /// fields one at a time (NGINX directives) can do to report a problem
+    /// at the line that caused it. Problems that depend on other fields
+    /// (an origin that is fine without credentials) are found by
+    /// [`Policy::compile`] only.
+    pub fn check_field(field: &str, values: Vec<String>) -> Result<(), PolicyError> {
+        let mut raw = RawPolicy::new();
+        raw.set_text(field, values)?;
+        if field != "allow_origins" {
+            raw.set_text("allow_origins", vec!["*".into()])?;
+        }
+        let errors: Vec<_> = match Policy::compile(&raw) {
+            Ok(_) => return Ok(()),
+            Err(e) => e
+                .errors
+                .into_iter()
+                .filter(|e| {
+                    e.field == field
+                        || e.field
+                            .strip_prefix(field)
+                            .is_some_and(|r| r.starts_with('['))
+                })
+                .collect(),
+        };
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(PolicyError { errors })
+        }
+    }
+
     /// True when the policy answers every origin the same way (it allows
     /// `*`), so responses need no `Vary: Origin`.
     pub fn is_origin_independent(&self) -> bool {
@@ -458,6 +489,33 @@ mod tests {
         bad_mode: r#"{"allow_origins":["*"],"mode":"audit"}"# => "mode = \"audit\": must be one of: enforce, report";
         star_headers_with_credentials: r#"{"allow_origins":["https://a.com"],"allow_credentials":true,"allow_headers":["*"]}"# => "allow_headers[0]";
         bad_regex: r#"{"allow_origins":["regex:(unclosed"]}"# => "invalid or too large regex";
+    }
+
+    #[test]
+    fn check_field_alone() {
+        let check =
+            |f: &str, v: &[&str]| Policy::check_field(f, v.iter().map(|s| s.to_string()).collect());
+        assert!(check("allow_origins", &["https://a.com", "http://localhost:*"]).is_ok());
+        let e = check("allow_origins", &["https://a.com", "https://b.com:443"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("allow_origins[1] = \"https://b.com:443\""),
+            "{e}"
+        );
+        assert!(
+            check("allow_credentials", &["on"]).is_ok(),
+            "cross-field problems are not its business"
+        );
+        assert!(check("max_age", &["99999"])
+            .unwrap_err()
+            .to_string()
+            .starts_with("max_age = \"99999\""));
+        assert!(check("allow_methods", &["GET", "TRACE"]).is_err());
+        assert!(check("nope", &["x"])
+            .unwrap_err()
+            .to_string()
+            .contains("unknown field"));
     }
 
     #[test]

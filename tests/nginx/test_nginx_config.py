@@ -266,11 +266,19 @@ def test_non_utf8_value(nginx_conf):
     assert_fails_at(n, "https://\ufffd", "allow_origins: ", "UTF-8")
 
 
-def test_error_at_http_level_names_http_level(nginx_conf):
-    # the level's first CORS directive: the library reports by field, not
-    # by directive (see the module's ngx_http_corsgate_policy_error)
+def test_error_at_http_level_names_its_directive(nginx_conf):
+    # a problem of one field alone is reported at the directive itself
     n = nginx_conf(conf_with("", "    cors_max_age 2d;\n"))
-    assert_fails_at(n, "cors_allow_origins", "max_age")
+    assert_fails_at(n, "cors_max_age 2d", "max_age", "172800")
+
+
+def test_cross_field_error_names_the_level(nginx_conf):
+    # a problem that involves two fields is found when the level compiles:
+    # it is reported at the level's first CORS directive
+    n = nginx_conf(conf_with("cors_allow_origins http://a.com;\n"
+                             "            cors_allow_credentials on;"))
+    assert_fails_at(n, "cors_allow_origins http://a.com", "allow_origins[0]",
+                    "https://a.com")
 
 
 @pytest.mark.parametrize("directive,parts", [
