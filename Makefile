@@ -42,7 +42,7 @@ check-symbols: build
 	scripts/check-symbols
 
 install: lib
-	scripts/install "$(PREFIX)"
+	DESTDIR="$(DESTDIR)" scripts/install "$(PREFIX)"
 
 # --- run ---------------------------------------------------------------------
 

@@ -272,8 +272,12 @@ fn read_origins(r: &mut Reader<'_>, credentials: bool) -> Vec<OriginPattern> {
     if list.is_empty() {
         r.error("allow_origins", None, "is empty; list at least one origin");
     }
-    let mut out: Vec<OriginPattern> = Vec::new();
+    let mut out: Vec<OriginPattern> = Vec::with_capacity(list.len());
+    let mut seen: HashSet<&str, RandomState> = HashSet::default();
     for (i, text) in list.iter().enumerate() {
+        if !seen.insert(text.as_str()) {
+            continue; // duplicates are folded
+        }
         let field = format!("allow_origins[{i}]");
         let pattern = match parse_pattern(text) {
             Ok(p) => p,
@@ -286,9 +290,7 @@ fn read_origins(r: &mut Reader<'_>, credentials: bool) -> Vec<OriginPattern> {
             r.error(field, Some(text), msg);
             continue;
         }
-        if !out.contains(&pattern) {
-            out.push(pattern);
-        }
+        out.push(pattern);
     }
     out
 }
