@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 PYTEST ?= python3 -m pytest
 
 .PHONY: help setup build lib nginx-module envoy-filter header check-header \
-        check-symbols lint test test-rust test-c test-http run bench \
+        check-symbols lint test test-rust test-c test-http test-browser run bench \
         bench-core bench-nginx bench-envoy install clean
 
 help:
@@ -52,7 +52,8 @@ run: setup nginx-module
 # --- test --------------------------------------------------------------------
 
 # The README's test command: everything, on a fresh machine.
-test: setup build lint test-rust check-header check-symbols test-c test-http
+test: setup build lint test-rust check-header check-symbols test-c test-http \
+      test-browser
 
 lint:
 	$(CARGO) fmt --check
@@ -67,6 +68,9 @@ test-c: lib
 
 test-http: build
 	$(PYTEST) -q tests/harness tests/c tests/nginx tests/envoy
+
+test-browser: build
+	scripts/browser-tests
 
 # --- bench -------------------------------------------------------------------
 
