@@ -394,6 +394,11 @@ impl Policy {
         if request.origin_lines > 1 {
             return d.deny(Reason::OriginDuplicated, b"");
         }
+        // Fast path: an exact policy origin was validated at load as a
+        // serialized origin, so a byte-equal request origin is one too.
+        if self.origins.matches_exact(origin) {
+            return;
+        }
         match parse_request_origin(origin) {
             Ok(parsed) if self.origins.matches(&parsed) => {}
             Ok(_) => d.deny(Reason::OriginNotAllowed, origin),

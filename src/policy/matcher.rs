@@ -80,6 +80,13 @@ impl OriginMatcher {
         self.any
     }
 
+    /// True when `raw` is byte for byte one of the exact origins (which
+    /// were all validated as serialized origins when the policy loaded).
+    #[inline]
+    pub fn matches_exact(&self, raw: &[u8]) -> bool {
+        !self.exact.is_empty() && self.exact.contains(raw)
+    }
+
     /// True when the parsed request origin matches a pattern.
     pub fn matches(&self, origin: &Origin<'_>) -> bool {
         if self.any || self.exact.contains(origin.raw) {
