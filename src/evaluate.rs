@@ -115,7 +115,12 @@ impl<'a> Request<'a> {
     pub fn new(method: &'a [u8]) -> Self {
         Request {
             method,
-            ..Request::default()
+            origin: None,
+            origin_lines: 0,
+            request_method: None,
+            request_method_lines: 0,
+            request_headers: [b""; REQUEST_HEADERS_MAX_LINES],
+            request_headers_lines: 0,
         }
     }
 
@@ -275,13 +280,21 @@ pub struct Header<'a> {
     pub op: HeaderOp,
 }
 
-const NO_HEADER: Header<'static> = Header {
-    name: "",
-    value: b"",
-    op: HeaderOp::Set,
-};
+/// The headers a decision may write, in the order they are written; a
+/// decision keeps one bit per entry and derives the values on demand.
+const HEADER_ORDER: [&str; DECISION_MAX_HEADERS] = [
+    ALLOW_ORIGIN,
+    ALLOW_CREDENTIALS,
+    ALLOW_METHODS,
+    ALLOW_HEADERS,
+    MAX_AGE,
+    EXPOSE_HEADERS,
+    VARY,
+    DEBUG_REASON,
+];
 
-/// The outcome of [`Policy::evaluate`].
+/// The outcome of [`Policy::evaluate`]: small and `Copy`; the header values
+/// are derived from the policy when [`Decision::headers`] is iterated.
 #[derive(Debug, Clone, Copy)]
 pub struct Decision<'a> {
     /// Allowed, denied or not CORS.
@@ -301,20 +314,20 @@ pub struct Decision<'a> {
     /// What was refused (a header name, a method, an origin), or empty.
     /// Always a token or a well-formed origin, so safe to log.
     pub detail: &'a [u8],
-    headers: [Header<'a>; DECISION_MAX_HEADERS],
-    headers_len: usize,
+    headers: Headers<'a>,
 }
 
 impl<'a> Decision<'a> {
-    fn new(kind: Kind) -> Self {
+    fn new(policy: &'a Policy, kind: Kind) -> Self {
+        let not_cors = kind == Kind::NotCors;
         Decision {
-            verdict: if kind == Kind::NotCors {
+            verdict: if not_cors {
                 Verdict::NotCors
             } else {
                 Verdict::Allowed
             },
             kind,
-            reason: if kind == Kind::NotCors {
+            reason: if not_cors {
                 Reason::NotCors
             } else {
                 Reason::Allowed
@@ -324,33 +337,45 @@ impl<'a> Decision<'a> {
             strip_upstream: true,
             report_only: false,
             detail: b"",
-            headers: [NO_HEADER; DECISION_MAX_HEADERS],
-            headers_len: 0,
+            headers: Headers {
+                policy: Some(policy),
+                allow_origin: b"",
+                preflight: kind == Kind::Preflight,
+                reason: Reason::Allowed,
+                present: 0,
+            },
         }
     }
 
     /// A safe denial, for when evaluation cannot run.
     pub fn internal_error() -> Decision<'static> {
-        let mut d = Decision::new(Kind::Actual);
-        d.verdict = Verdict::Denied;
-        d.reason = Reason::InternalError;
-        d
+        Decision {
+            verdict: Verdict::Denied,
+            kind: Kind::Actual,
+            reason: Reason::InternalError,
+            action: Action::Continue,
+            status: 0,
+            strip_upstream: true,
+            report_only: false,
+            detail: b"",
+            headers: Headers {
+                policy: None,
+                allow_origin: b"",
+                preflight: false,
+                reason: Reason::InternalError,
+                present: 0,
+            },
+        }
     }
 
     /// The headers to write, in order.
-    pub fn headers(&self) -> &[Header<'a>] {
-        self.headers.get(..self.headers_len).unwrap_or_default()
+    pub fn headers(&self) -> Headers<'a> {
+        self.headers
     }
 
-    fn push(&mut self, name: &'static str, value: &'a [u8]) {
-        let op = if name == VARY {
-            HeaderOp::Append
-        } else {
-            HeaderOp::Set
-        };
-        if let Some(slot) = self.headers.get_mut(self.headers_len) {
-            *slot = Header { name, value, op };
-            self.headers_len += 1;
+    fn push(&mut self, name: &'static str) {
+        if let Some(bit) = HEADER_ORDER.iter().position(|h| *h == name) {
+            self.headers.present |= 1 << bit;
         }
     }
 
@@ -358,33 +383,94 @@ impl<'a> Decision<'a> {
         self.verdict = Verdict::Denied;
         self.reason = reason;
         self.detail = detail;
+        self.headers.reason = reason;
     }
 }
+
+/// Iterator over a decision's headers, in order.
+#[derive(Debug, Clone, Copy)]
+pub struct Headers<'a> {
+    policy: Option<&'a Policy>,
+    allow_origin: &'a [u8],
+    preflight: bool,
+    reason: Reason,
+    /// Bit i: `HEADER_ORDER[i]` is still to come.
+    present: u8,
+}
+
+impl<'a> Headers<'a> {
+    fn value(&self, name: &'static str) -> &'a [u8] {
+        let Some(p) = self.policy else {
+            return b"";
+        };
+        match name {
+            ALLOW_ORIGIN => self.allow_origin,
+            ALLOW_CREDENTIALS => b"true",
+            ALLOW_METHODS => &p.allow_methods_value,
+            ALLOW_HEADERS => &p.allow_headers_value,
+            MAX_AGE => p.max_age_value.as_deref().unwrap_or_default(),
+            EXPOSE_HEADERS => p.expose_headers_value.as_deref().unwrap_or_default(),
+            VARY if self.preflight => VARY_PREFLIGHT,
+            VARY => VARY_ORIGIN,
+            _ => self.reason.as_str().as_bytes(),
+        }
+    }
+}
+
+impl<'a> Iterator for Headers<'a> {
+    type Item = Header<'a>;
+
+    fn next(&mut self) -> Option<Header<'a>> {
+        if self.present == 0 {
+            return None;
+        }
+        let bit = self.present.trailing_zeros() as usize;
+        self.present &= self.present - 1;
+        let name = HEADER_ORDER.get(bit).copied().unwrap_or(DEBUG_REASON);
+        let op = if name == VARY {
+            HeaderOp::Append
+        } else {
+            HeaderOp::Set
+        };
+        Some(Header {
+            name,
+            value: self.value(name),
+            op,
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.present.count_ones() as usize;
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for Headers<'_> {}
 
 impl Policy {
     /// Decides one request. Never allocates, never panics, linear time.
     pub fn evaluate<'a>(&'a self, request: &Request<'a>) -> Decision<'a> {
-        let Some(origin) = request.origin else {
-            let mut d = Decision::new(Kind::NotCors);
-            self.finish(Kind::NotCors, &mut d);
-            return d;
+        // One `Decision` built in place and returned once (no copies).
+        let kind = match request.origin {
+            None => Kind::NotCors,
+            Some(_) if request.method == b"OPTIONS" && request.request_method_lines > 0 => {
+                Kind::Preflight
+            }
+            Some(_) => Kind::Actual,
         };
-        let kind = if request.method == b"OPTIONS" && request.request_method_lines > 0 {
-            Kind::Preflight
-        } else {
-            Kind::Actual
-        };
-        let mut d = Decision::new(kind);
-        self.check_origin(request, origin, &mut d);
-        if kind == Kind::Preflight && d.verdict == Verdict::Allowed {
-            self.check_method(request, &mut d);
-        }
-        let mut requested_headers = false;
-        if kind == Kind::Preflight && d.verdict == Verdict::Allowed {
-            requested_headers = self.check_headers(request, &mut d);
-        }
-        if d.verdict == Verdict::Allowed {
-            self.write_allowed(request, requested_headers, &mut d);
+        let mut d = Decision::new(self, kind);
+        if let Some(origin) = request.origin {
+            self.check_origin(request, origin, &mut d);
+            let mut requested_headers = false;
+            if kind == Kind::Preflight && d.verdict == Verdict::Allowed {
+                self.check_method(request, &mut d);
+                if d.verdict == Verdict::Allowed {
+                    requested_headers = self.check_headers(request, &mut d);
+                }
+            }
+            if d.verdict == Verdict::Allowed {
+                self.write_allowed(request, requested_headers, &mut d);
+            }
         }
         self.finish(kind, &mut d);
         d
@@ -470,47 +556,45 @@ impl Policy {
         d: &mut Decision<'a>,
     ) {
         let origin = request.origin.unwrap_or_default();
-        d.push(
-            ALLOW_ORIGIN,
-            if self.origins.allows_any() {
-                b"*"
-            } else {
-                origin
-            },
-        );
+        d.headers.allow_origin = if self.origins.allows_any() {
+            b"*"
+        } else {
+            origin
+        };
+        d.push(ALLOW_ORIGIN);
         if self.credentials {
-            d.push(ALLOW_CREDENTIALS, b"true");
+            d.push(ALLOW_CREDENTIALS);
         }
         if d.kind == Kind::Preflight {
             let method = request.request_method.unwrap_or_default();
             if !is_safelisted_method(method) {
-                d.push(ALLOW_METHODS, &self.allow_methods_value);
+                d.push(ALLOW_METHODS);
             }
             if requested_headers {
-                d.push(ALLOW_HEADERS, &self.allow_headers_value);
+                d.push(ALLOW_HEADERS);
             }
-            if let Some(age) = &self.max_age_value {
-                d.push(MAX_AGE, age);
+            if self.max_age_value.is_some() {
+                d.push(MAX_AGE);
             }
             d.action = Action::Respond;
             d.status = self.preflight_status;
-        } else if let Some(exposed) = &self.expose_headers_value {
-            d.push(EXPOSE_HEADERS, exposed);
+        } else if self.expose_headers_value.is_some() {
+            d.push(EXPOSE_HEADERS);
         }
     }
 
     /// Adds `Vary`, the debug header and the deny action; applies report mode.
     fn finish<'a>(&'a self, kind: Kind, d: &mut Decision<'a>) {
         if kind == Kind::Preflight {
-            d.push(VARY, VARY_PREFLIGHT);
+            d.push(VARY);
         } else if !self.origins.allows_any() || d.verdict == Verdict::Denied {
             // With `*`, well-formed origins all get the same answer; a
             // denial (malformed origin) differs, so it varies on Origin.
-            d.push(VARY, VARY_ORIGIN);
+            d.push(VARY);
         }
         if d.verdict == Verdict::Denied {
             if self.debug {
-                d.push(DEBUG_REASON, d.reason.as_str().as_bytes());
+                d.push(DEBUG_REASON);
             }
             let reject = match kind {
                 Kind::Preflight => self.preflight_deny == PreflightDeny::Reject,
@@ -526,7 +610,7 @@ impl Policy {
             d.status = 0;
             d.strip_upstream = false;
             d.report_only = true;
-            d.headers_len = 0;
+            d.headers.present = 0;
         }
     }
 }
@@ -554,7 +638,6 @@ mod tests {
 
     fn headers(d: &Decision<'_>) -> Vec<(String, String)> {
         d.headers()
-            .iter()
             .map(|h| {
                 (
                     h.name.to_owned(),

@@ -14,7 +14,8 @@
 //! request.add_header(b"Origin", b"https://app.example.com");
 //! let decision = policy.evaluate(&request);
 //! assert_eq!(decision.verdict, Verdict::Allowed);
-//! assert_eq!(decision.headers()[0].value, b"https://app.example.com");
+//! let first = decision.headers().next().unwrap();
+//! assert_eq!((first.name, first.value), ("access-control-allow-origin", &b"https://app.example.com"[..]));
 //! ```
 #![deny(missing_docs)]
 

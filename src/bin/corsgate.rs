@@ -104,7 +104,6 @@ fn check(args: &[String]) -> Result<ExitCode, String> {
     let d = policy.evaluate(&request);
     let out_headers: Vec<(String, String)> = d
         .headers()
-        .iter()
         .map(|h| {
             (
                 h.name.to_owned(),
