@@ -70,17 +70,15 @@ pub enum RequestHeader {
 /// Which request header corsgate reads `name` (any case) as, if any.
 #[inline]
 pub fn request_header_kind(name: &[u8]) -> Option<RequestHeader> {
-    // Cheap length pre-check: most request headers are none of these.
-    match name.len() {
-        6 if name.eq_ignore_ascii_case(ORIGIN.as_bytes()) => Some(RequestHeader::Origin),
-        29 if name.eq_ignore_ascii_case(REQUEST_METHOD.as_bytes()) => {
-            Some(RequestHeader::RequestMethod)
-        }
-        30 if name.eq_ignore_ascii_case(REQUEST_HEADERS.as_bytes()) => {
-            Some(RequestHeader::RequestHeaders)
-        }
-        _ => None,
-    }
+    // Cheap length pre-check: most request headers are none of these; then
+    // an exact compare, as HTTP/2, Envoy and most clients send lowercase.
+    let (kind, lower) = match name.len() {
+        6 => (RequestHeader::Origin, ORIGIN),
+        29 => (RequestHeader::RequestMethod, REQUEST_METHOD),
+        30 => (RequestHeader::RequestHeaders, REQUEST_HEADERS),
+        _ => return None,
+    };
+    (name == lower.as_bytes() || name.eq_ignore_ascii_case(lower.as_bytes())).then_some(kind)
 }
 
 /// True when `name` (any case) is a response header corsgate owns.
@@ -293,6 +291,18 @@ const HEADER_ORDER: [&str; DECISION_MAX_HEADERS] = [
     DEBUG_REASON,
 ];
 
+// Bits of `HEADER_ORDER`.
+const ALLOW_ORIGIN_BIT: usize = 0;
+const ALLOW_CREDENTIALS_BIT: usize = 1;
+const ALLOW_METHODS_BIT: usize = 2;
+const ALLOW_HEADERS_BIT: usize = 3;
+const MAX_AGE_BIT: usize = 4;
+const EXPOSE_HEADERS_BIT: usize = 5;
+/// `Vary`: the one header that is appended.
+const VARY_BIT: usize = 6;
+const DEBUG_REASON_BIT: usize = 7;
+const _: () = assert!(HEADER_ORDER[VARY_BIT].len() == VARY.len());
+
 /// The outcome of [`Policy::evaluate`]: small and `Copy`; the header values
 /// are derived from the policy when [`Decision::headers`] is iterated.
 #[derive(Debug, Clone, Copy)]
@@ -373,10 +383,9 @@ impl<'a> Decision<'a> {
         self.headers
     }
 
-    fn push(&mut self, name: &'static str) {
-        if let Some(bit) = HEADER_ORDER.iter().position(|h| *h == name) {
-            self.headers.present |= 1 << bit;
-        }
+    /// Marks `HEADER_ORDER[bit]` as one to write.
+    fn push(&mut self, bit: usize) {
+        self.headers.present |= 1 << bit;
     }
 
     fn deny(&mut self, reason: Reason, detail: &'a [u8]) {
@@ -399,20 +408,22 @@ pub struct Headers<'a> {
 }
 
 impl<'a> Headers<'a> {
-    fn value(&self, name: &'static str) -> &'a [u8] {
+    /// The value of `HEADER_ORDER[bit]`.
+    fn value(&self, bit: usize) -> &'a [u8] {
         let Some(p) = self.policy else {
             return b"";
         };
-        match name {
-            ALLOW_ORIGIN => self.allow_origin,
-            ALLOW_CREDENTIALS => b"true",
-            ALLOW_METHODS => &p.allow_methods_value,
-            ALLOW_HEADERS => &p.allow_headers_value,
-            MAX_AGE => p.max_age_value.as_deref().unwrap_or_default(),
-            EXPOSE_HEADERS => p.expose_headers_value.as_deref().unwrap_or_default(),
-            VARY if self.preflight => VARY_PREFLIGHT,
-            VARY => VARY_ORIGIN,
-            _ => self.reason.as_str().as_bytes(),
+        match bit {
+            ALLOW_ORIGIN_BIT => self.allow_origin,
+            ALLOW_CREDENTIALS_BIT => b"true",
+            ALLOW_METHODS_BIT => &p.allow_methods_value,
+            ALLOW_HEADERS_BIT => &p.allow_headers_value,
+            MAX_AGE_BIT => p.max_age_value.as_deref().unwrap_or_default(),
+            EXPOSE_HEADERS_BIT => p.expose_headers_value.as_deref().unwrap_or_default(),
+            VARY_BIT if self.preflight => VARY_PREFLIGHT,
+            VARY_BIT => VARY_ORIGIN,
+            DEBUG_REASON_BIT => self.reason.as_str().as_bytes(),
+            _ => b"",
         }
     }
 }
@@ -420,6 +431,7 @@ impl<'a> Headers<'a> {
 impl<'a> Iterator for Headers<'a> {
     type Item = Header<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<Header<'a>> {
         if self.present == 0 {
             return None;
@@ -427,14 +439,14 @@ impl<'a> Iterator for Headers<'a> {
         let bit = self.present.trailing_zeros() as usize;
         self.present &= self.present - 1;
         let name = HEADER_ORDER.get(bit).copied().unwrap_or(DEBUG_REASON);
-        let op = if name == VARY {
+        let op = if bit == VARY_BIT {
             HeaderOp::Append
         } else {
             HeaderOp::Set
         };
         Some(Header {
             name,
-            value: self.value(name),
+            value: self.value(bit),
             op,
         })
     }
@@ -561,40 +573,40 @@ impl Policy {
         } else {
             origin
         };
-        d.push(ALLOW_ORIGIN);
+        d.push(ALLOW_ORIGIN_BIT);
         if self.credentials {
-            d.push(ALLOW_CREDENTIALS);
+            d.push(ALLOW_CREDENTIALS_BIT);
         }
         if d.kind == Kind::Preflight {
             let method = request.request_method.unwrap_or_default();
             if !is_safelisted_method(method) {
-                d.push(ALLOW_METHODS);
+                d.push(ALLOW_METHODS_BIT);
             }
             if requested_headers {
-                d.push(ALLOW_HEADERS);
+                d.push(ALLOW_HEADERS_BIT);
             }
             if self.max_age_value.is_some() {
-                d.push(MAX_AGE);
+                d.push(MAX_AGE_BIT);
             }
             d.action = Action::Respond;
             d.status = self.preflight_status;
         } else if self.expose_headers_value.is_some() {
-            d.push(EXPOSE_HEADERS);
+            d.push(EXPOSE_HEADERS_BIT);
         }
     }
 
     /// Adds `Vary`, the debug header and the deny action; applies report mode.
     fn finish<'a>(&'a self, kind: Kind, d: &mut Decision<'a>) {
         if kind == Kind::Preflight {
-            d.push(VARY);
+            d.push(VARY_BIT);
         } else if !self.origins.allows_any() || d.verdict == Verdict::Denied {
             // With `*`, well-formed origins all get the same answer; a
             // denial (malformed origin) differs, so it varies on Origin.
-            d.push(VARY);
+            d.push(VARY_BIT);
         }
         if d.verdict == Verdict::Denied {
             if self.debug {
-                d.push(DEBUG_REASON);
+                d.push(DEBUG_REASON_BIT);
             }
             let reject = match kind {
                 Kind::Preflight => self.preflight_deny == PreflightDeny::Reject,
