@@ -67,7 +67,7 @@ test-c: lib
 	scripts/c-tests
 
 test-http: build
-	$(PYTEST) -q tests/harness tests/c tests/nginx tests/envoy
+	$(PYTEST) -q tests/harness tests/c tests/nginx tests/envoy tests/hostile
 
 test-browser: build
 	scripts/browser-tests

@@ -37,6 +37,17 @@ pub struct ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.value {
+            Some(value) if value.chars().count() > MAX_ECHOED_VALUE => {
+                let head: String = value.chars().take(MAX_ECHOED_VALUE).collect();
+                write!(
+                    f,
+                    "{} = {:?}… ({} bytes): {}",
+                    self.field,
+                    head,
+                    value.len(),
+                    self.message
+                )
+            }
             Some(value) => write!(f, "{} = {:?}: {}", self.field, value, self.message),
             None => write!(f, "{}: {}", self.field, self.message),
         }
@@ -67,13 +78,26 @@ impl PolicyError {
     }
 }
 
+/// Most problems a report lists; the rest are counted.
+pub const MAX_REPORTED_ERRORS: usize = 50;
+/// Longest value echoed in a report, in characters.
+const MAX_ECHOED_VALUE: usize = 120;
+
 impl fmt::Display for PolicyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.errors.iter().enumerate() {
+        for (i, e) in self.errors.iter().take(MAX_REPORTED_ERRORS).enumerate() {
             if i > 0 {
                 f.write_str("\n")?;
             }
             write!(f, "{e}")?;
+        }
+        if let Some(more) = self
+            .errors
+            .len()
+            .checked_sub(MAX_REPORTED_ERRORS)
+            .filter(|n| *n > 0)
+        {
+            write!(f, "\n… and {more} more problems")?;
         }
         Ok(())
     }

@@ -338,6 +338,11 @@ pub fn parse_pattern(text: &str) -> Result<OriginPattern, String> {
             "empty origin; write scheme://host[:port], e.g. \"https://app.example.com\"".into(),
         );
     }
+    if text.len() > MAX_ORIGIN_LEN {
+        return Err(format!(
+            "longer than {MAX_ORIGIN_LEN} bytes, so no browser origin can match it; shorten it or use a wildcard"
+        ));
+    }
     if !text.is_ascii() {
         return Err("non-ASCII host; write internationalized names in punycode (xn--…)".into());
     }

@@ -350,6 +350,7 @@ fn read_methods(r: &mut Reader<'_>, credentials: bool) -> Option<(bool, Vec<Stri
         .unwrap_or_else(|| vec!["GET".into(), "HEAD".into(), "POST".into()]);
     let mut any = false;
     let mut out: Vec<String> = Vec::new();
+    let mut seen: HashSet<String, RandomState> = HashSet::default();
     let mut ok = true;
     for (i, m) in list.iter().enumerate() {
         let field = format!("allow_methods[{i}]");
@@ -381,7 +382,7 @@ fn read_methods(r: &mut Reader<'_>, credentials: bool) -> Option<(bool, Vec<Stri
         } else {
             m.clone()
         };
-        if !out.contains(&m) {
+        if seen.insert(m.clone()) {
             out.push(m);
         }
     }
@@ -399,6 +400,7 @@ fn read_names(
     let list = r.list(field).unwrap_or_default();
     let mut any = false;
     let mut out: Vec<String> = Vec::new();
+    let mut seen: HashSet<String, RandomState> = HashSet::default();
     let mut ok = true;
     for (i, name) in list.iter().enumerate() {
         let at = format!("{field}[{i}]");
@@ -447,7 +449,7 @@ fn read_names(
         } else {
             name.clone()
         };
-        if !out.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
+        if seen.insert(name.to_ascii_lowercase()) {
             out.push(name);
         }
     }

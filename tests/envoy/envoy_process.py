@@ -16,8 +16,9 @@ _base_ids = itertools.count(1)
 
 
 def _next_base_id():
-    # Distinct per Envoy started from this process, and per process.
-    return (os.getpid() % 20000) * 16 + next(_base_ids) % 16
+    # Distinct per Envoy started from this process (never reused: a
+    # session-scoped Envoy may still hold an early one), and per process.
+    return (os.getpid() % 20000) * 100000 + next(_base_ids)
 
 
 class Envoy:
@@ -37,7 +38,8 @@ class Envoy:
 
     def command(self):
         cmd = [envoy_binary(), "-c", str(self.config_path),
-               "--concurrency", "1", "--base-id", str(_next_base_id()),
+               "--concurrency", "1", "--disable-hot-restart",
+               "--base-id", str(_next_base_id()),
                "-l", self.log_level]
         if self.cpu is not None:
             cmd = ["taskset", "-c", str(self.cpu)] + cmd
