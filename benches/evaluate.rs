@@ -138,7 +138,10 @@ fn corsgate_eval(policy: &Policy, req: &http::Request<()>) -> usize {
     }
     let d = policy.evaluate(&view);
     // A host reads every header it must write.
-    d.headers().map(|h| h.name.len() + h.value.len()).sum::<usize>() + d.status as usize
+    d.headers()
+        .map(|h| h.name.len() + h.value.len())
+        .sum::<usize>()
+        + d.status as usize
 }
 
 async fn ok(_req: http::Request<()>) -> Result<http::Response<()>, std::convert::Infallible> {
