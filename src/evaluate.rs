@@ -81,6 +81,17 @@ pub fn request_header_kind(name: &[u8]) -> Option<RequestHeader> {
     (name == lower.as_bytes() || name.eq_ignore_ascii_case(lower.as_bytes())).then_some(kind)
 }
 
+/// Counts one more line of a request header and keeps it while `kept` has
+/// room (the first line of a single header; the first lines of a list).
+/// Shared by [`Request`] and the C ABI's request view.
+#[inline]
+pub fn keep_line<T>(kept: &mut [T], lines: &mut u32, value: T) {
+    if let Some(slot) = kept.get_mut(*lines as usize) {
+        *slot = value;
+    }
+    *lines = lines.saturating_add(1);
+}
+
 /// True when `name` (any case) is a response header corsgate owns.
 pub fn is_owned_header(name: &[u8]) -> bool {
     OWNED_HEADER_NAMES
@@ -128,26 +139,23 @@ impl<'a> Request<'a> {
         let Some(which) = request_header_kind(name) else {
             return false;
         };
-        let (first, lines) = match which {
-            RequestHeader::Origin => (&mut self.origin, &mut self.origin_lines),
-            RequestHeader::RequestMethod => {
-                (&mut self.request_method, &mut self.request_method_lines)
-            }
-            RequestHeader::RequestHeaders => {
-                if let Some(slot) = self
-                    .request_headers
-                    .get_mut(self.request_headers_lines as usize)
-                {
-                    *slot = value;
-                }
-                self.request_headers_lines = self.request_headers_lines.saturating_add(1);
-                return true;
-            }
-        };
-        if *lines == 0 {
-            *first = Some(value);
+        match which {
+            RequestHeader::Origin => keep_line(
+                std::slice::from_mut(&mut self.origin),
+                &mut self.origin_lines,
+                Some(value),
+            ),
+            RequestHeader::RequestMethod => keep_line(
+                std::slice::from_mut(&mut self.request_method),
+                &mut self.request_method_lines,
+                Some(value),
+            ),
+            RequestHeader::RequestHeaders => keep_line(
+                &mut self.request_headers,
+                &mut self.request_headers_lines,
+                value,
+            ),
         }
-        *lines = lines.saturating_add(1);
         true
     }
 

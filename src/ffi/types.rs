@@ -242,27 +242,25 @@ impl corsgate_request {
 
     /// Records one header line, as [`Request::add_header`] does.
     pub(crate) fn add_header(&mut self, name: &[u8], value: corsgate_slice) -> bool {
-        let (first, lines) = match evaluate::request_header_kind(name) {
+        use evaluate::{keep_line, RequestHeader};
+        match evaluate::request_header_kind(name) {
             None => return false,
-            Some(evaluate::RequestHeader::Origin) => (&mut self.origin, &mut self.origin_lines),
-            Some(evaluate::RequestHeader::RequestMethod) => {
-                (&mut self.request_method, &mut self.request_method_lines)
-            }
-            Some(evaluate::RequestHeader::RequestHeaders) => {
-                if let Some(slot) = self
-                    .request_headers
-                    .get_mut(self.request_headers_lines as usize)
-                {
-                    *slot = value;
-                }
-                self.request_headers_lines = self.request_headers_lines.saturating_add(1);
-                return true;
-            }
-        };
-        if *lines == 0 {
-            *first = value;
+            Some(RequestHeader::Origin) => keep_line(
+                std::slice::from_mut(&mut self.origin),
+                &mut self.origin_lines,
+                value,
+            ),
+            Some(RequestHeader::RequestMethod) => keep_line(
+                std::slice::from_mut(&mut self.request_method),
+                &mut self.request_method_lines,
+                value,
+            ),
+            Some(RequestHeader::RequestHeaders) => keep_line(
+                &mut self.request_headers,
+                &mut self.request_headers_lines,
+                value,
+            ),
         }
-        *lines = lines.saturating_add(1);
         true
     }
 
