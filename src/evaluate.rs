@@ -181,7 +181,18 @@ macro_rules! c_enum {
 
             /// The value's stable text form.
             pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text,)* }
+                let with_nul = self.as_str_with_nul();
+                with_nul.get(..with_nul.len() - 1).unwrap_or_default()
+            }
+
+            /// The text form as a C string (for the C ABI), without a
+            /// lookup or a copy.
+            pub fn as_cstr(self) -> &'static std::ffi::CStr {
+                std::ffi::CStr::from_bytes_with_nul(self.as_str_with_nul().as_bytes()).unwrap_or_default()
+            }
+
+            fn as_str_with_nul(self) -> &'static str {
+                match self { $($name::$variant => concat!($text, "\0"),)* }
             }
 
             /// The value with this numeric code, if any.

@@ -465,50 +465,22 @@ convert!(Reason => corsgate_reason {
     InternalError => CORSGATE_REASON_INTERNAL_ERROR,
 });
 
-/// Static NUL-terminated text of a core enum value, or "unknown".
-fn enum_cstr(text: Option<&'static str>) -> *const c_char {
-    // Every text form is one of the literals below, NUL-terminated there.
-    match text {
-        Some(t) => TEXTS
-            .iter()
-            .find(|c| c.to_bytes() == t.as_bytes())
-            .map_or(c"unknown".as_ptr(), |c| c.as_ptr()),
-        None => c"unknown".as_ptr(),
-    }
-}
-
-const TEXTS: &[&CStr] = &[
-    c"not-cors",
-    c"allowed",
-    c"denied",
-    c"preflight",
-    c"actual",
-    c"origin-not-allowed",
-    c"origin-malformed",
-    c"origin-too-long",
-    c"origin-duplicated",
-    c"origin-null",
-    c"method-not-allowed",
-    c"method-malformed",
-    c"method-duplicated",
-    c"header-not-allowed",
-    c"headers-malformed",
-    c"headers-too-long",
-    c"too-many-headers",
-    c"too-many-header-lines",
-    c"internal-error",
-];
-
 pub(crate) fn reason_cstr(code: u32) -> *const c_char {
-    enum_cstr(Reason::from_u32(code).map(Reason::as_str))
+    Reason::from_u32(code)
+        .map_or(c"unknown", Reason::as_cstr)
+        .as_ptr()
 }
 
 pub(crate) fn verdict_cstr(code: u32) -> *const c_char {
-    enum_cstr(Verdict::from_u32(code).map(Verdict::as_str))
+    Verdict::from_u32(code)
+        .map_or(c"unknown", Verdict::as_cstr)
+        .as_ptr()
 }
 
 pub(crate) fn kind_cstr(code: u32) -> *const c_char {
-    enum_cstr(Kind::from_u32(code).map(Kind::as_str))
+    Kind::from_u32(code)
+        .map_or(c"unknown", Kind::as_cstr)
+        .as_ptr()
 }
 
 #[cfg(test)]
