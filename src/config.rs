@@ -164,8 +164,13 @@ impl RawPolicy {
         if !unknown.is_empty() {
             return Err(PolicyError { errors: unknown });
         }
-        self.fields.extend(raw.fields);
+        self.merge(raw);
         Ok(())
+    }
+
+    /// Sets every field `other` has (fields set later win).
+    pub fn merge(&mut self, other: RawPolicy) {
+        self.fields.extend(other.fields);
     }
 
     /// Sets one field from text values. Values are checked at compile time.
@@ -207,30 +212,25 @@ fn parse_object(json: &[u8]) -> Result<Vec<(String, Value)>, PolicyError> {
         }
     }
 
-    let not_object = || {
-        PolicyError::one(
-            "policy",
-            None,
-            "a policy is a JSON object, e.g. {\"allow_origins\": [\"https://app.example.com\"]}",
-        )
-    };
-    // Tell "not JSON" from "JSON, but not an object".
-    let value: Value = serde_json::from_slice(json).map_err(|e| {
-        PolicyError::one(
-            "policy",
-            None,
-            format!(
-                "invalid JSON at line {} column {}: {e}",
-                e.line(),
-                e.column()
-            ),
-        )
-    })?;
-    if !value.is_object() {
-        return Err(not_object());
-    }
     let mut de = serde_json::Deserializer::from_slice(json);
-    serde::Deserializer::deserialize_map(&mut de, Entries).map_err(|_| not_object())
+    let entries =
+        serde::Deserializer::deserialize_any(&mut de, Entries).and_then(|e| de.end().map(|()| e));
+    entries.map_err(|e| {
+        if e.classify() == serde_json::error::Category::Data {
+            // Well-formed JSON of another type than an object.
+            PolicyError::one(
+                "policy",
+                None,
+                "a policy is a JSON object, e.g. {\"allow_origins\": [\"https://app.example.com\"]}",
+            )
+        } else {
+            PolicyError::one(
+                "policy",
+                None,
+                format!("invalid JSON at line {} column {}: {e}", e.line(), e.column()),
+            )
+        }
+    })
 }
 
 fn field_name(key: &str) -> Option<&'static str> {

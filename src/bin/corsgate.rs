@@ -48,9 +48,9 @@ fn main() -> ExitCode {
 /// Reads and compiles a policy file, or explains why not.
 fn load(path: &str) -> Result<(RawPolicy, Policy), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
-    let policy = Policy::from_json(&bytes).map_err(|e| format!("{path}: invalid policy:\n{e}"))?;
-    let (raw, _) =
-        RawPolicy::read_json(&bytes).map_err(|e| format!("{path}: invalid policy:\n{e}"))?;
+    let invalid = |e: corsgate::PolicyError| format!("{path}: invalid policy:\n{e}");
+    let (raw, unknown) = RawPolicy::read_json(&bytes).map_err(invalid)?;
+    let policy = Policy::compile_read(&raw, unknown).map_err(invalid)?;
     Ok((raw, policy))
 }
 

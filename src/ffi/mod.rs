@@ -154,7 +154,7 @@ pub extern "C" fn corsgate_policy_from_json(
         };
         let result = match RawPolicy::read_json(json) {
             Err(e) => Err((corsgate_result::CORSGATE_RESULT_INVALID_JSON, e)),
-            Ok(_) => Policy::from_json(json)
+            Ok((raw, unknown)) => Policy::compile_read(&raw, unknown)
                 .map_err(|e| (corsgate_result::CORSGATE_RESULT_INVALID_POLICY, e)),
         };
         // SAFETY: pointers as documented above.
@@ -303,13 +303,16 @@ pub extern "C" fn corsgate_builder_merge_json(
         let Some(json) = (unsafe { bytes(json, json_len) }) else {
             return corsgate_result::CORSGATE_RESULT_NULL_PARAMETER;
         };
-        let code = match RawPolicy::read_json(json) {
-            Err(_) => corsgate_result::CORSGATE_RESULT_INVALID_JSON,
-            Ok(_) => corsgate_result::CORSGATE_RESULT_INVALID_POLICY,
-        };
-        let (code, message) = match builder.0.merge_json(json) {
-            Ok(()) => (corsgate_result::CORSGATE_RESULT_OK, String::new()),
-            Err(e) => (code, e.to_string()),
+        let (code, message) = match RawPolicy::read_json(json) {
+            Err(e) => (corsgate_result::CORSGATE_RESULT_INVALID_JSON, e.to_string()),
+            Ok((_, unknown)) if !unknown.is_empty() => (
+                corsgate_result::CORSGATE_RESULT_INVALID_POLICY,
+                PolicyError { errors: unknown }.to_string(),
+            ),
+            Ok((raw, _)) => {
+                builder.0.merge(raw);
+                (corsgate_result::CORSGATE_RESULT_OK, String::new())
+            }
         };
         // SAFETY: as documented.
         unsafe { write_message(&message, message_out, message_cap, message_len_out) };

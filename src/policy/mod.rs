@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use foldhash::fast::RandomState;
 
-use crate::config::{PolicyError, RawPolicy, Reader};
+use crate::config::{ConfigError, PolicyError, RawPolicy, Reader};
 use crate::origin::{is_loopback_host, parse_pattern, OriginPattern};
 use crate::tokens::is_token;
 
@@ -101,8 +101,17 @@ impl Policy {
     /// Reads, validates and compiles a JSON policy document, reporting
     /// unknown fields and every validation problem together.
     pub fn from_json(json: &[u8]) -> Result<Policy, PolicyError> {
-        let (raw, mut errors) = RawPolicy::read_json(json)?;
-        match Policy::compile(&raw) {
+        let (raw, errors) = RawPolicy::read_json(json)?;
+        Policy::compile_read(&raw, errors)
+    }
+
+    /// Compiles what [`RawPolicy::read_json`] read, reporting the problems
+    /// it found (unknown or repeated fields) with the validation ones.
+    pub fn compile_read(
+        raw: &RawPolicy,
+        mut errors: Vec<ConfigError>,
+    ) -> Result<Policy, PolicyError> {
+        match Policy::compile(raw) {
             Ok(policy) if errors.is_empty() => Ok(policy),
             Ok(_) => Err(PolicyError { errors }),
             Err(e) => {
