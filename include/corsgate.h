@@ -316,6 +316,21 @@ typedef struct corsgate_request {
 } corsgate_request;
 
 /**
+ * One (kind, reason) pair a decision can have: an entry of
+ * `corsgate_outcomes`.
+ */
+typedef struct corsgate_outcome {
+  /**
+   * Preflight, actual or not CORS.
+   */
+  corsgate_kind kind;
+  /**
+   * Why.
+   */
+  corsgate_reason reason;
+} corsgate_outcome;
+
+/**
  * One response header to write.
  */
 typedef struct corsgate_header {
@@ -631,6 +646,22 @@ const struct corsgate_slice *corsgate_owned_header_names(size_t *len_out);
  * NULL: returns false unless `name_len` is 0.
  */
 bool corsgate_is_owned_header(const uint8_t *name, size_t name_len);
+
+/**
+ * Every (kind, reason) pair a decision can have, in a fixed order, for
+ * hosts that must define their counters before the first request (Envoy).
+ * Stores the count in `*len_out`.
+ *
+ * Ownership: static array; never free it.
+ * NULL: `len_out` may be NULL.
+ */
+const struct corsgate_outcome *corsgate_outcomes(size_t *len_out);
+
+/**
+ * The position of a decision's `kind` and `reason` in `corsgate_outcomes`,
+ * or that array's length when no decision has this pair.
+ */
+size_t corsgate_outcome_index(uint32_t kind, uint32_t reason);
 
 /**
  * Decides one request. Call it once per request; it never allocates and

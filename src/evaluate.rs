@@ -286,6 +286,41 @@ c_enum! {
     }
 }
 
+/// Every (kind, reason) pair a decision can have, in a fixed order: hosts
+/// that count outcomes define one counter per entry up front (Envoy
+/// freezes its counters after config load) and find it by
+/// [`outcome_index`]. New pairs go at the end (ABI.md).
+pub const OUTCOMES: [(Kind, Reason); 22] = [
+    (Kind::NotCors, Reason::NotCors),
+    (Kind::Actual, Reason::Allowed),
+    (Kind::Actual, Reason::OriginNotAllowed),
+    (Kind::Actual, Reason::OriginMalformed),
+    (Kind::Actual, Reason::OriginTooLong),
+    (Kind::Actual, Reason::OriginDuplicated),
+    (Kind::Actual, Reason::OriginNull),
+    (Kind::Actual, Reason::InternalError),
+    (Kind::Preflight, Reason::Allowed),
+    (Kind::Preflight, Reason::OriginNotAllowed),
+    (Kind::Preflight, Reason::OriginMalformed),
+    (Kind::Preflight, Reason::OriginTooLong),
+    (Kind::Preflight, Reason::OriginDuplicated),
+    (Kind::Preflight, Reason::OriginNull),
+    (Kind::Preflight, Reason::MethodNotAllowed),
+    (Kind::Preflight, Reason::MethodMalformed),
+    (Kind::Preflight, Reason::MethodDuplicated),
+    (Kind::Preflight, Reason::HeaderNotAllowed),
+    (Kind::Preflight, Reason::HeadersMalformed),
+    (Kind::Preflight, Reason::HeadersTooLong),
+    (Kind::Preflight, Reason::TooManyHeaders),
+    (Kind::Preflight, Reason::TooManyHeaderLines),
+];
+
+/// The position of `(kind, reason)` in [`OUTCOMES`], if a decision can
+/// have it.
+pub fn outcome_index(kind: Kind, reason: Reason) -> Option<usize> {
+    OUTCOMES.iter().position(|&o| o == (kind, reason))
+}
+
 /// One response header to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header<'a> {

@@ -580,6 +580,31 @@ pub extern "C" fn corsgate_is_owned_header(name: *const u8, name_len: usize) -> 
     })
 }
 
+/// Every (kind, reason) pair a decision can have, in a fixed order, for
+/// hosts that must define their counters before the first request (Envoy).
+/// Stores the count in `*len_out`.
+///
+/// Ownership: static array; never free it.
+/// NULL: `len_out` may be NULL.
+#[no_mangle]
+pub extern "C" fn corsgate_outcomes(len_out: *mut usize) -> *const corsgate_outcome {
+    if !len_out.is_null() {
+        // SAFETY: checked non-NULL; the caller gave a writable size_t.
+        unsafe { *len_out = OUTCOMES.len() };
+    }
+    OUTCOMES.as_ptr()
+}
+
+/// The position of a decision's `kind` and `reason` in `corsgate_outcomes`,
+/// or that array's length when no decision has this pair.
+#[no_mangle]
+pub extern "C" fn corsgate_outcome_index(kind: u32, reason: u32) -> usize {
+    OUTCOMES
+        .iter()
+        .position(|o| o.kind as u32 == kind && o.reason as u32 == reason)
+        .unwrap_or(OUTCOMES.len())
+}
+
 /// Decides one request. Call it once per request; it never allocates and
 /// runs in time linear in the request's CORS header bytes.
 ///

@@ -392,6 +392,35 @@ impl corsgate_decision {
     }
 }
 
+/// One (kind, reason) pair a decision can have: an entry of
+/// `corsgate_outcomes`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct corsgate_outcome {
+    /// Preflight, actual or not CORS.
+    pub kind: corsgate_kind,
+    /// Why.
+    pub reason: corsgate_reason,
+}
+
+/// `evaluate::OUTCOMES` in C form.
+pub(crate) static OUTCOMES: [corsgate_outcome; evaluate::OUTCOMES.len()] = {
+    let mut out = [corsgate_outcome {
+        kind: corsgate_kind::CORSGATE_KIND_NOT_CORS,
+        reason: corsgate_reason::CORSGATE_REASON_NOT_CORS,
+    }; evaluate::OUTCOMES.len()];
+    let mut i = 0;
+    while i < out.len() {
+        let (kind, reason) = evaluate::OUTCOMES[i];
+        out[i] = corsgate_outcome {
+            kind: kind_to_c(kind),
+            reason: reason_to_c(reason),
+        };
+        i += 1;
+    }
+    out
+};
+
 /// A static array of slices over static strings, shareable across threads.
 pub(crate) struct StaticSlices<const N: usize>([corsgate_slice; N]);
 
@@ -419,34 +448,38 @@ impl<const N: usize> StaticSlices<N> {
 }
 
 macro_rules! convert {
-    ($core:ident => $c:ident { $($from:ident => $to:ident,)* }) => {
+    ($fn:ident: $core:ident => $c:ident { $($from:ident => $to:ident,)* }) => {
+        const fn $fn(v: $core) -> $c {
+            match v { $($core::$from => $c::$to,)* }
+        }
+
         impl From<$core> for $c {
             fn from(v: $core) -> Self {
-                match v { $($core::$from => $c::$to,)* }
+                $fn(v)
             }
         }
     };
 }
 
-convert!(Verdict => corsgate_verdict {
+convert!(verdict_to_c: Verdict => corsgate_verdict {
     NotCors => CORSGATE_VERDICT_NOT_CORS,
     Allowed => CORSGATE_VERDICT_ALLOWED,
     Denied => CORSGATE_VERDICT_DENIED,
 });
-convert!(Kind => corsgate_kind {
+convert!(kind_to_c: Kind => corsgate_kind {
     NotCors => CORSGATE_KIND_NOT_CORS,
     Preflight => CORSGATE_KIND_PREFLIGHT,
     Actual => CORSGATE_KIND_ACTUAL,
 });
-convert!(Action => corsgate_action {
+convert!(action_to_c: Action => corsgate_action {
     Continue => CORSGATE_ACTION_CONTINUE,
     Respond => CORSGATE_ACTION_RESPOND,
 });
-convert!(HeaderOp => corsgate_header_op {
+convert!(header_op_to_c: HeaderOp => corsgate_header_op {
     Set => CORSGATE_HEADER_OP_SET,
     Append => CORSGATE_HEADER_OP_APPEND,
 });
-convert!(Reason => corsgate_reason {
+convert!(reason_to_c: Reason => corsgate_reason {
     NotCors => CORSGATE_REASON_NOT_CORS,
     Allowed => CORSGATE_REASON_ALLOWED,
     OriginNotAllowed => CORSGATE_REASON_ORIGIN_NOT_ALLOWED,

@@ -694,6 +694,19 @@ describe_expected(char *why, size_t cap, const vcase *c)
     why_add(why, cap, "]; ");
 }
 
+/* True when corsgate_outcomes lists the decision's kind and reason, at
+ * the index corsgate_outcome_index gives. */
+static bool
+outcome_listed(const corsgate_decision *d)
+{
+    size_t len, i;
+    const corsgate_outcome *all = corsgate_outcomes(&len);
+
+    i = corsgate_outcome_index(d->kind, d->reason);
+    return i < len && all[i].kind == d->kind && all[i].reason == d->reason;
+}
+
+
 /* Compares a decision with a case's expectations; describes every
  * difference in `why`. Reads only its arguments: safe in any thread. */
 static bool
@@ -716,6 +729,11 @@ decision_matches(const vcase *c, bool report, const corsgate_decision *d,
     }
     if (strcmp(reason, c->reason) != 0) {
         why_add(why, cap, "reason %s, expected %s; ", reason, c->reason);
+        ok = false;
+    }
+    if (!outcome_listed(d)) {
+        why_add(why, cap, "(%s, %s) is not in corsgate_outcomes; ", kind,
+                reason);
         ok = false;
     }
     if (strcmp(action, c->action) != 0) {
@@ -1059,6 +1077,7 @@ test_header_names(void)
     const size_t n_owned = sizeof(owned) / sizeof(*owned);
     const size_t n_request = sizeof(REQUEST_HEADERS) / sizeof(*REQUEST_HEADERS);
     const corsgate_slice *names;
+    const corsgate_outcome *outcomes;
     size_t len = 99;
     corsgate_request req;
     char upper[64];
@@ -1087,6 +1106,20 @@ test_header_names(void)
     }
     CHECK(corsgate_owned_header_names(NULL) == names,
           "owned names: not one static array");
+
+    outcomes = corsgate_outcomes(&len);
+    CHECK(outcomes != NULL && len > 0 && corsgate_outcomes(NULL) == outcomes,
+          "outcomes: not one static array");
+    for (size_t i = 0; outcomes != NULL && i < len; i++) {
+        CHECK(corsgate_outcome_index(outcomes[i].kind, outcomes[i].reason)
+                  == i,
+              "outcome %zu: index does not round-trip", i);
+    }
+    CHECK(corsgate_outcome_index(CORSGATE_KIND_NOT_CORS,
+                                 CORSGATE_REASON_ALLOWED) == len,
+          "(not-cors, allowed) is not an outcome");
+    CHECK(corsgate_outcome_index(UINT32_MAX, UINT32_MAX) == len,
+          "unknown kind and reason");
 
     for (size_t i = 0; i < n_owned; i++) {
         size_t n = strlen(owned[i]);
