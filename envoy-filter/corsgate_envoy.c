@@ -25,10 +25,19 @@
 #define CG_MESSAGE_CAP 8192
 #define CG_LINE_CAP (CG_MESSAGE_CAP + 256)
 
+/* Header lines read in one call without allocating; a map with more lines
+ * (Envoy allows 100 by default) is read into a heap array. */
+#define CG_LINES_ON_STACK 64
+
+/* Longest counter name: "decisions.kind.<kind>.reason.<reason>". */
+#define CG_COUNTER_NAME_CAP 96
+
 typedef struct cg_config {
     corsgate_policy *policy;
-    size_t decisions_counter;
-    bool has_counter;
+    /* One counter per corsgate_outcomes entry, by index; counted only when
+     * every one of them could be defined. */
+    size_t *counters;
+    size_t counters_len;
 } cg_config;
 
 /* Per stream. `decision` is evaluated in place and never moved: its header
@@ -126,13 +135,48 @@ envoy_dynamic_module_on_program_init(void)
 }
 
 
+/* Define "decisions.kind.<kind>.reason.<reason>", one unlabelled counter
+ * per outcome corsgate can decide: incrementing one by id costs a pointer
+ * and an add, where a labelled counter resolves its label values to stat
+ * names on every request. The /stats names are those labels would give;
+ * stats_tags in Envoy's bootstrap turn them back into Prometheus labels. */
+static bool
+cg_define_counters(envoy_dm_config_envoy config_envoy, cg_config *cfg)
+{
+    const corsgate_outcome *outcomes;
+    char name[CG_COUNTER_NAME_CAP];
+    size_t len, i;
+    int n;
+
+    outcomes = corsgate_outcomes(&len);
+    cfg->counters = calloc(len, sizeof(*cfg->counters));
+    if (cfg->counters == NULL) {
+        return false;
+    }
+    for (i = 0; i < len; i++) {
+        n = snprintf(name, sizeof(name), "decisions.kind.%s.reason.%s",
+                     corsgate_kind_str(outcomes[i].kind),
+                     corsgate_reason_str(outcomes[i].reason));
+        if (n < 0 || (size_t)n >= sizeof(name)
+            || envoy_dynamic_module_callback_http_filter_config_define_counter(
+                   config_envoy, (envoy_dm_buffer){name, (size_t)n}, NULL, 0,
+                   &cfg->counters[i]) != ENVOY_DM_METRICS_SUCCESS) {
+            free(cfg->counters);
+            cfg->counters = NULL;
+            return false;
+        }
+    }
+    cfg->counters_len = len;
+    return true;
+}
+
+
 CG_EXPORT envoy_dm_config_module
 envoy_dynamic_module_on_http_filter_config_new(envoy_dm_config_envoy
                                                config_envoy,
                                                envoy_dm_buffer name,
                                                envoy_dm_buffer config)
 {
-    envoy_dm_buffer labels[2] = {CG_BUF("kind"), CG_BUF("reason")};
     cg_config *cfg = NULL;
 
     cfg = calloc(1, sizeof(*cfg));
@@ -144,14 +188,11 @@ envoy_dynamic_module_on_http_filter_config_new(envoy_dm_config_envoy
         goto fail;
     }
     /* Counters can only be defined here (Envoy freezes them afterwards);
-     * per-route policies count into the listener filter's counter. */
-    cfg->has_counter =
-        envoy_dynamic_module_callback_http_filter_config_define_counter(
-            config_envoy, CG_BUF("decisions"), labels, 2,
-            &cfg->decisions_counter) == ENVOY_DM_METRICS_SUCCESS;
-    if (!cfg->has_counter) {
-        static const char msg[] = "corsgate: could not define counter "
-                                  "'decisions'; continuing without it";
+     * per-route policies count into the listener filter's counters. */
+    if (!cg_define_counters(config_envoy, cfg)) {
+        static const char msg[] = "corsgate: could not define the "
+                                  "'decisions' counters; continuing "
+                                  "without them";
         cg_log(ENVOY_DM_LOG_WARN, msg, sizeof(msg) - 1, __LINE__);
     }
     return cfg;
@@ -173,6 +214,7 @@ envoy_dynamic_module_on_http_filter_config_destroy(envoy_dm_config_module
 
     if (cfg != NULL) {
         corsgate_policy_free(cfg->policy);
+        free(cfg->counters);
         free(cfg);
     }
 }
@@ -220,35 +262,81 @@ envoy_dynamic_module_on_http_filter_destroy(envoy_dm_filter_module filter)
 }
 
 
-/* Offer every value of every header corsgate reads. The slices borrow
- * Envoy's memory, valid until this hook returns. */
+/* Every line of a header map, in one call: into `stack` when it fits,
+ * else into a heap array the caller frees (*heap). Returns the lines, or
+ * NULL with *len 0 when there are none or they cannot be read. */
+static const envoy_dm_envoy_header *
+cg_get_lines(envoy_dm_filter_envoy env, envoy_dm_header_kind kind,
+             envoy_dm_envoy_header *stack, envoy_dm_envoy_header **heap,
+             size_t *len)
+{
+    envoy_dm_envoy_header *lines = stack;
+
+    *heap = NULL;
+    *len = envoy_dynamic_module_callback_http_get_headers_size(env, kind);
+    if (*len > CG_LINES_ON_STACK) {
+        lines = *heap = malloc(*len * sizeof(*lines));
+    }
+    if (*len == 0 || lines == NULL
+        || !envoy_dynamic_module_callback_http_get_headers(env, kind, lines)) {
+        *len = 0;
+        return NULL;
+    }
+    return lines;
+}
+
+
+static bool
+cg_name_is(const envoy_dm_envoy_header *line, const char *name, size_t len)
+{
+    return line->key_length == len && memcmp(line->key_ptr, name, len) == 0;
+}
+
+
+/* Offer every request line to corsgate, which keeps the ones it reads. The
+ * slices borrow Envoy's memory, valid until this hook returns. */
 static void
 cg_read_request(envoy_dm_filter_envoy env, corsgate_request *req)
 {
-    envoy_dm_buffer value = {NULL, 0};
-    const corsgate_slice *names;
-    size_t names_len, count, i, j;
+    envoy_dm_envoy_header stack[CG_LINES_ON_STACK], *heap;
+    const envoy_dm_envoy_header *lines;
+    size_t len, i;
 
-    envoy_dynamic_module_callback_http_get_header(
-        env, ENVOY_DM_REQUEST_HEADERS, CG_BUF(":method"), &value, 0, NULL);
-    corsgate_request_init(req, (const uint8_t *)value.ptr, value.length);
-
-    names = corsgate_request_header_names(&names_len);
-    for (i = 0; i < names_len; i++) {
-        count = 0;
-        for (j = 0; j == 0 || j < count; j++) {
-            value = (envoy_dm_buffer){NULL, 0};
-            if (!envoy_dynamic_module_callback_http_get_header(
-                    env, ENVOY_DM_REQUEST_HEADERS, CG_SLICE_BUF(names[i]),
-                    &value, j, j == 0 ? &count : NULL)
-                || value.ptr == NULL) {
-                break;
-            }
-            corsgate_request_add_header(req, names[i].ptr, names[i].len,
-                                        (const uint8_t *)value.ptr,
-                                        value.length);
+    lines = cg_get_lines(env, ENVOY_DM_REQUEST_HEADERS, stack, &heap, &len);
+    corsgate_request_init(req, NULL, 0);
+    for (i = 0; i < len; i++) {
+        if (cg_name_is(&lines[i], ":method", 7)) {
+            corsgate_request_init(req, (const uint8_t *)lines[i].value_ptr,
+                                  lines[i].value_length);
+            break;
         }
     }
+    for (i = 0; i < len; i++) {
+        corsgate_request_add_header(req, (const uint8_t *)lines[i].key_ptr,
+                                    lines[i].key_length,
+                                    (const uint8_t *)lines[i].value_ptr,
+                                    lines[i].value_length);
+    }
+    free(heap);
+}
+
+
+/* True when the response has a header corsgate owns. */
+static bool
+cg_response_has_owned(envoy_dm_filter_envoy env)
+{
+    envoy_dm_envoy_header stack[CG_LINES_ON_STACK], *heap;
+    const envoy_dm_envoy_header *lines;
+    size_t len, i;
+    bool found = false;
+
+    lines = cg_get_lines(env, ENVOY_DM_RESPONSE_HEADERS, stack, &heap, &len);
+    for (i = 0; i < len && !found; i++) {
+        found = corsgate_is_owned_header((const uint8_t *)lines[i].key_ptr,
+                                         lines[i].key_length);
+    }
+    free(heap);
+    return found;
 }
 
 
@@ -257,22 +345,19 @@ static void
 cg_record(envoy_dm_filter_envoy env, const cg_filter *f)
 {
     const corsgate_decision *d = &f->decision;
-    const char *kind = corsgate_kind_str(d->kind);
-    const char *reason = corsgate_reason_str(d->reason);
-    envoy_dm_buffer values[2];
+    size_t i = corsgate_outcome_index(d->kind, d->reason);
     char line[256];
     int n;
 
-    if (f->config->has_counter) {
-        values[0] = (envoy_dm_buffer){kind, strlen(kind)};
-        values[1] = (envoy_dm_buffer){reason, strlen(reason)};
+    if (i < f->config->counters_len) {
         envoy_dynamic_module_callback_http_filter_increment_counter(
-            env, f->config->decisions_counter, values, 2, 1);
+            env, f->config->counters[i], NULL, 0, 1);
     }
     if (d->verdict == CORSGATE_VERDICT_DENIED
         && envoy_dynamic_module_callback_log_enabled(ENVOY_DM_LOG_DEBUG)) {
         n = snprintf(line, sizeof(line), "corsgate: denied %s: %s%s%.*s%s",
-                     kind, reason, d->detail.len ? " (" : "",
+                     corsgate_kind_str(d->kind),
+                     corsgate_reason_str(d->reason), d->detail.len ? " (" : "",
                      (int)(d->detail.len < 128 ? d->detail.len : 128),
                      d->detail.len ? (const char *)d->detail.ptr : "",
                      d->detail.len ? ")" : "");
@@ -303,6 +388,11 @@ envoy_dynamic_module_on_http_filter_request_headers(envoy_dm_filter_envoy env,
     size_t i, n;
 
     (void)end_of_stream;
+#ifdef CORSGATE_ENVOY_EMPTY_HOOKS
+    /* scripts/bench-envoy --instructions only: what Envoy spends on calling
+     * a dynamic module whose hooks do nothing. */
+    return ENVOY_DM_CONTINUE;
+#endif
     policy = envoy_dynamic_module_callback_get_most_specific_route_config(env);
     if (policy == NULL) {
         policy = f->config->policy;
@@ -360,7 +450,8 @@ envoy_dynamic_module_on_http_filter_response_headers(envoy_dm_filter_envoy env,
     if (!f->decided || d->action != CORSGATE_ACTION_CONTINUE) {
         return ENVOY_DM_CONTINUE;
     }
-    if (d->strip_upstream) {
+    /* Most upstreams send no CORS headers: look before removing. */
+    if (d->strip_upstream && cg_response_has_owned(env)) {
         owned = corsgate_owned_header_names(&n);
         for (i = 0; i < n; i++) {
             envoy_dynamic_module_callback_http_set_header(
@@ -372,7 +463,11 @@ envoy_dynamic_module_on_http_filter_response_headers(envoy_dm_filter_envoy env,
             ? d->headers_len : CORSGATE_DECISION_MAX_HEADERS;
     for (i = 0; i < n; i++) {
         h = &d->headers[i];
-        if (h->op == CORSGATE_HEADER_OP_APPEND) {
+        /* Once the owned names are gone, adding one is setting it, and
+         * cheaper: Envoy's set first searches for the name to replace. */
+        if (h->op == CORSGATE_HEADER_OP_APPEND
+            || (d->strip_upstream
+                && corsgate_is_owned_header(h->name.ptr, h->name.len))) {
             envoy_dynamic_module_callback_http_add_header(
                 env, ENVOY_DM_RESPONSE_HEADERS, CG_SLICE_BUF(h->name),
                 CG_SLICE_BUF(h->value));

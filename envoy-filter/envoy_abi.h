@@ -33,6 +33,10 @@ typedef struct envoy_dm_header {
     size_t value_length;
 } envoy_dm_header;
 
+/* One header line as Envoy stores it (from get_headers); Envoy's bytes,
+ * valid during the current hook until a header is changed. */
+typedef envoy_dm_header envoy_dm_envoy_header;
+
 typedef void *envoy_dm_config_envoy;          /* DynamicModuleHttpFilterConfig */
 typedef const void *envoy_dm_config_module;   /* ours, from config_new */
 typedef const void *envoy_dm_route_module;    /* ours, from per_route_config_new */
@@ -167,6 +171,16 @@ bool envoy_dynamic_module_callback_http_get_header(
     envoy_dm_filter_envoy filter_envoy, envoy_dm_header_kind kind,
     envoy_dm_buffer key, envoy_dm_buffer *value_out, size_t index,
     size_t *count_out);
+
+/* How many lines the header map has (0 when it does not exist). */
+size_t envoy_dynamic_module_callback_http_get_headers_size(
+    envoy_dm_filter_envoy filter_envoy, envoy_dm_header_kind kind);
+
+/* Every line, in order, into `out` (room for get_headers_size entries);
+ * pseudo-headers (":method", ...) come first. */
+bool envoy_dynamic_module_callback_http_get_headers(
+    envoy_dm_filter_envoy filter_envoy, envoy_dm_header_kind kind,
+    envoy_dm_envoy_header *out);
 
 /* Replace every value of `key`; value {NULL, 0} removes the header. */
 bool envoy_dynamic_module_callback_http_set_header(

@@ -44,14 +44,15 @@ def _struct(obj):
             "value": obj}
 
 
-def module_config(metrics_namespace=None):
-    cfg = {"name": MODULE_NAME}
+def module_config(metrics_namespace=None, module=MODULE_NAME):
+    cfg = {"name": module}
     if metrics_namespace:
         cfg["metrics_namespace"] = metrics_namespace
     return cfg
 
 
-def corsgate_filter(policy, struct=False, metrics_namespace=None):
+def corsgate_filter(policy, struct=False, metrics_namespace=None,
+                    module=MODULE_NAME):
     """The filter with `policy` (a dict, or a JSON string used verbatim) as
     a StringValue, or as a Struct when struct=True."""
     if struct:
@@ -63,7 +64,8 @@ def corsgate_filter(policy, struct=False, metrics_namespace=None):
         "name": FILTER,
         "typed_config": {
             "@type": _DM + "DynamicModuleFilter",
-            "dynamic_module_config": module_config(metrics_namespace),
+            "dynamic_module_config": module_config(metrics_namespace,
+                                                   module),
             "filter_name": "cors",
             "filter_config": config,
         },
@@ -168,9 +170,23 @@ def cluster(name, port=None):
             "load_assignment": {"cluster_name": name, "endpoints": endpoints}}
 
 
-def bootstrap(admin_port, listeners, clusters):
-    return {
+# The stats_tags that turn corsgate's counter names
+# (<namespace>.decisions.kind.<kind>.reason.<reason>) into Prometheus labels,
+# as the README tells users to configure them.
+CORSGATE_STATS_TAGS = [
+    {"tag_name": "kind",
+     "regex": r"^[^.]+\.decisions\.(kind\.([a-z-]+)\.)reason\.[a-z-]+$"},
+    {"tag_name": "reason",
+     "regex": r"^[^.]+\.decisions\.kind\.[a-z-]+\.(reason\.([a-z-]+))$"},
+]
+
+
+def bootstrap(admin_port, listeners, clusters, stats_tags=True):
+    cfg = {
         "admin": {"address": {"socket_address": {"address": "127.0.0.1",
                                                  "port_value": admin_port}}},
         "static_resources": {"listeners": listeners, "clusters": clusters},
     }
+    if stats_tags:
+        cfg["stats_config"] = {"stats_tags": CORSGATE_STATS_TAGS}
+    return cfg

@@ -23,13 +23,14 @@ def _next_base_id():
 
 class Envoy:
     def __init__(self, config, workdir, module_dir, admin_port,
-                 cpu=None, log_level="info"):
+                 cpu=None, log_level="info", wrapper=()):
         self.config = config
         self.workdir = Path(workdir)
         self.module_dir = str(Path(module_dir).resolve())
         self.admin_port = admin_port
         self.cpu = cpu
         self.log_level = log_level
+        self.wrapper = list(wrapper)  # e.g. valgrind and its options
         self.proc = None
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config_path = self.workdir / "envoy.yaml"
@@ -37,7 +38,7 @@ class Envoy:
         self.log_path = self.workdir / "envoy.log"
 
     def command(self):
-        cmd = [envoy_binary(), "-c", str(self.config_path),
+        cmd = self.wrapper + [envoy_binary(), "-c", str(self.config_path),
                "--concurrency", "1", "--disable-hot-restart",
                "--base-id", str(_next_base_id()),
                "-l", self.log_level]
@@ -59,8 +60,10 @@ class Envoy:
                                      cwd=self.workdir)
         return self
 
-    def wait_ready(self, timeout=30.0):
+    def wait_ready(self, timeout=None):
         """True once admin /ready says LIVE; False if Envoy exited first."""
+        if timeout is None:
+            timeout = 180.0 if self.wrapper else 30.0
         deadline = time.monotonic() + timeout
         url = "http://127.0.0.1:%d/ready" % self.admin_port
         while time.monotonic() < deadline:
@@ -101,7 +104,7 @@ class Envoy:
         if self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGTERM)
             try:
-                self.proc.wait(10)
+                self.proc.wait(60 if self.wrapper else 10)
             except subprocess.TimeoutExpired:
                 os.kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)

@@ -1,5 +1,6 @@
 """examples/envoy.yaml runs as written (only its three ports moved to free
-ones): the listener policy, the per-route override, the proxied route."""
+ones): the listener policy, the per-route override, the proxied route, the
+counters with Prometheus labels."""
 
 import corsgate_http as harness
 from envoy_stack import ROOT
@@ -40,3 +41,12 @@ def test_example_config(tmp_path, module_dir, upstream):
         assert resp.status == 200
         assert resp.header_values("access-control-allow-origin") == ["*"]
         assert resp.header_values("access-control-allow-credentials") == []
+
+        # The example's stats_tags give Prometheus labels (the per-route
+        # policy counts into the listener filter's counters).
+        prom = envoy.admin("/stats/prometheus")
+        for kind, reason, count in (("preflight", "allowed", 1),
+                                    ("actual", "allowed", 2),
+                                    ("actual", "origin-null", 0)):
+            assert ('envoy_dynamicmodulescustom_decisions{kind="%s",'
+                    'reason="%s"} %d' % (kind, reason, count)) in prom

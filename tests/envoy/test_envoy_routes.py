@@ -40,6 +40,21 @@ def test_proxied_denied_strips_upstream_star(stack):
     assert "origin" in set(resp.vary_tokens())
 
 
+def test_more_lines_than_the_filter_reads_on_its_stack(stack):
+    """Over 64 request and response lines: the filter reads them into a
+    heap array, and still finds the Origin (sent last) and the upstream's
+    CORS header."""
+    fill = ["X-Test-Upstream-Header: X-Fill-%d: %d" % (i, i)
+            for i in range(70)]
+    resp = stack.request("features", "GET", "/",
+                         fill + [UPSTREAM_STAR, UPSTREAM_METHODS, APP])
+    assert len(resp.headers) > 70
+    assert_main_allowed(resp)
+    assert resp.header_values("access-control-allow-methods") == []
+    resp = stack.request("features", "GET", "/", fill + [UPSTREAM_STAR, EVIL])
+    assert cors_headers(resp) == []
+
+
 def test_direct_response_actual(stack):
     resp = stack.request("features", "GET", "/direct", [APP])
     assert_main_allowed(resp)
