@@ -6,7 +6,7 @@ PYTEST ?= python3 -m pytest
 
 .PHONY: help setup build lib nginx-module envoy-filter header check-header \
         check-symbols lint test test-rust test-c test-http test-browser run bench \
-        bench-core bench-nginx bench-envoy install clean
+        bench-core bench-nginx bench-envoy bench-envoy-instructions install clean
 
 help:
 	@echo "make run      build what is missing, start NGINX + corsgate on 127.0.0.1:8080"
@@ -84,6 +84,9 @@ bench-nginx: nginx-module
 
 bench-envoy: envoy-filter
 	scripts/bench-envoy
+
+bench-envoy-instructions: envoy-filter
+	scripts/bench-envoy --instructions
 
 clean:
 	$(CARGO) clean
