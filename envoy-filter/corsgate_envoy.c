@@ -303,13 +303,15 @@ cg_read_request(envoy_dm_filter_envoy env, corsgate_request *req)
     size_t len, i;
 
     lines = cg_get_lines(env, ENVOY_DM_REQUEST_HEADERS, stack, &heap, &len);
-    corsgate_request_init(req, NULL, 0);
-    for (i = 0; i < len; i++) {
-        if (cg_name_is(&lines[i], ":method", 7)) {
-            corsgate_request_init(req, (const uint8_t *)lines[i].value_ptr,
-                                  lines[i].value_length);
-            break;
-        }
+    i = 0;
+    while (i < len && !cg_name_is(&lines[i], ":method", 7)) {
+        i++;
+    }
+    if (i < len) {
+        corsgate_request_init(req, (const uint8_t *)lines[i].value_ptr,
+                              lines[i].value_length);
+    } else {
+        corsgate_request_init(req, NULL, 0);
     }
     for (i = 0; i < len; i++) {
         corsgate_request_add_header(req, (const uint8_t *)lines[i].key_ptr,
