@@ -263,26 +263,31 @@ envoy_dynamic_module_on_http_filter_destroy(envoy_dm_filter_module filter)
 
 
 /* Every line of a header map, in one call: into `stack` when it fits,
- * else into a heap array the caller frees (*heap). Returns the lines, or
- * NULL with *len 0 when there are none or they cannot be read. */
-static const envoy_dm_envoy_header *
+ * else into a heap array the caller frees (*heap). False, with a log line,
+ * when the lines cannot be read. */
+static bool
 cg_get_lines(envoy_dm_filter_envoy env, envoy_dm_header_kind kind,
              envoy_dm_envoy_header *stack, envoy_dm_envoy_header **heap,
-             size_t *len)
+             const envoy_dm_envoy_header **lines, size_t *len)
 {
-    envoy_dm_envoy_header *lines = stack;
+    static const char msg[] = "corsgate: could not read the header lines";
+    envoy_dm_envoy_header *out = stack;
 
     *heap = NULL;
     *len = envoy_dynamic_module_callback_http_get_headers_size(env, kind);
     if (*len > CG_LINES_ON_STACK) {
-        lines = *heap = malloc(*len * sizeof(*lines));
+        out = *heap = malloc(*len * sizeof(*out));
     }
-    if (*len == 0 || lines == NULL
-        || !envoy_dynamic_module_callback_http_get_headers(env, kind, lines)) {
+    *lines = out;
+    if (*len > 0
+        && (out == NULL
+            || !envoy_dynamic_module_callback_http_get_headers(env, kind,
+                                                               out))) {
+        cg_log(ENVOY_DM_LOG_ERROR, msg, sizeof(msg) - 1, __LINE__);
         *len = 0;
-        return NULL;
+        return false;
     }
-    return lines;
+    return true;
 }
 
 
@@ -294,7 +299,8 @@ cg_name_is(const envoy_dm_envoy_header *line, const char *name, size_t len)
 
 
 /* Offer every request line to corsgate, which keeps the ones it reads. The
- * slices borrow Envoy's memory, valid until this hook returns. */
+ * slices borrow Envoy's memory, valid until this hook returns. Lines that
+ * cannot be read leave a request without Origin: nothing is allowed. */
 static void
 cg_read_request(envoy_dm_filter_envoy env, corsgate_request *req)
 {
@@ -302,7 +308,7 @@ cg_read_request(envoy_dm_filter_envoy env, corsgate_request *req)
     const envoy_dm_envoy_header *lines;
     size_t len, i;
 
-    lines = cg_get_lines(env, ENVOY_DM_REQUEST_HEADERS, stack, &heap, &len);
+    cg_get_lines(env, ENVOY_DM_REQUEST_HEADERS, stack, &heap, &lines, &len);
     i = 0;
     while (i < len && !cg_name_is(&lines[i], ":method", 7)) {
         i++;
@@ -323,16 +329,18 @@ cg_read_request(envoy_dm_filter_envoy env, corsgate_request *req)
 }
 
 
-/* True when the response has a header corsgate owns. */
+/* True when the response has a header corsgate owns, or may have one (its
+ * lines cannot be read). */
 static bool
 cg_response_has_owned(envoy_dm_filter_envoy env)
 {
     envoy_dm_envoy_header stack[CG_LINES_ON_STACK], *heap;
     const envoy_dm_envoy_header *lines;
     size_t len, i;
-    bool found = false;
+    bool found;
 
-    lines = cg_get_lines(env, ENVOY_DM_RESPONSE_HEADERS, stack, &heap, &len);
+    found = !cg_get_lines(env, ENVOY_DM_RESPONSE_HEADERS, stack, &heap,
+                          &lines, &len);
     for (i = 0; i < len && !found; i++) {
         found = corsgate_is_owned_header((const uint8_t *)lines[i].key_ptr,
                                          lines[i].key_length);
