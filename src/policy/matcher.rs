@@ -1,6 +1,8 @@
 //! The compiled origin matcher: cost independent of the number of origins.
 //!
-//! - exact origins: one hash lookup of the whole serialized origin;
+//! - exact origins: one hash lookup of the whole serialized origin (or, for
+//!   up to `FEW_EXACT` of them, a comparison with each, which is cheaper
+//!   than hashing);
 //! - `scheme://host:*`: one hash lookup of the host;
 //! - `scheme://*.suffix`: one hash lookup per candidate suffix of the
 //!   request host, at most as many as the longest suffix in the policy has
@@ -22,6 +24,11 @@ pub const MAX_REGEX_LEN: usize = 1024;
 /// Most bytes the compiled regex DFA may take.
 pub const MAX_REGEX_DFA_BYTES: usize = 8 << 20;
 
+/// Up to this many exact origins are compared one by one rather than
+/// hashed: a length check and a `memcmp` each cost less than hashing the
+/// request's origin.
+const FEW_EXACT: usize = 4;
+
 /// Which schemes and ports a host (or a suffix) accepts.
 type Rules = Vec<(Box<[u8]>, PortSpec)>;
 
@@ -30,6 +37,8 @@ type Rules = Vec<(Box<[u8]>, PortSpec)>;
 pub struct OriginMatcher {
     any: bool,
     exact: HashSet<Box<[u8]>, RandomState>,
+    /// The exact origins again, when there are at most `FEW_EXACT`.
+    few_exact: Option<Box<[Box<[u8]>]>>,
     any_port: HashMap<Box<[u8]>, Rules, RandomState>,
     subdomains: HashMap<Box<[u8]>, Rules, RandomState>,
     max_suffix_labels: usize,
@@ -43,6 +52,7 @@ impl OriginMatcher {
         let mut m = OriginMatcher {
             any: false,
             exact: HashSet::default(),
+            few_exact: None,
             any_port: HashMap::default(),
             subdomains: HashMap::default(),
             max_suffix_labels: 0,
@@ -72,6 +82,9 @@ impl OriginMatcher {
         if !regexes.is_empty() {
             m.regex = Some(build_regex(&regexes)?);
         }
+        if m.exact.len() <= FEW_EXACT {
+            m.few_exact = Some(m.exact.iter().cloned().collect());
+        }
         Ok(m)
     }
 
@@ -84,12 +97,15 @@ impl OriginMatcher {
     /// were all validated as serialized origins when the policy loaded).
     #[inline]
     pub fn matches_exact(&self, raw: &[u8]) -> bool {
-        !self.exact.is_empty() && self.exact.contains(raw)
+        match &self.few_exact {
+            Some(few) => few.iter().any(|o| **o == *raw),
+            None => self.exact.contains(raw),
+        }
     }
 
     /// True when the parsed request origin matches a pattern.
     pub fn matches(&self, origin: &Origin<'_>) -> bool {
-        if self.any || self.exact.contains(origin.raw) {
+        if self.any || self.matches_exact(origin.raw) {
             return true;
         }
         if let Some(rules) = self.any_port.get(origin.host) {
@@ -193,6 +209,25 @@ mod tests {
         m.matches(&parse_request_origin(origin.as_bytes()).unwrap())
     }
 
+    #[test]
+    fn exact_origins_listed_only_when_few() {
+        let four = matcher(&[
+            "https://a.com",
+            "https://b.com",
+            "https://c.com",
+            "https://d.com",
+        ]);
+        assert_eq!(four.few_exact.as_ref().map(|f| f.len()), Some(FEW_EXACT));
+        let five = matcher(&[
+            "https://a.com",
+            "https://b.com",
+            "https://c.com",
+            "https://d.com",
+            "https://e.com",
+        ]);
+        assert!(five.few_exact.is_none());
+    }
+
     macro_rules! matching {
         ($($name:ident: $patterns:expr, yes: $yes:expr, no: $no:expr;)*) => {$(
             #[test]
@@ -205,6 +240,12 @@ mod tests {
     }
 
     matching! {
+        few_exact_compared_one_by_one: ["https://a.com", "https://b.com", "https://c.com", "https://dd.com"],
+            yes: ["https://a.com", "https://b.com", "https://c.com", "https://dd.com"],
+            no: ["https://d.com", "https://ddd.com", "https://a.co", "http://a.com", "https://a.com:1"];
+        more_exact_hashed: ["https://a.com", "https://b.com", "https://c.com", "https://dd.com", "https://e.com"],
+            yes: ["https://a.com", "https://dd.com", "https://e.com"],
+            no: ["https://d.com", "https://ddd.com", "https://a.co", "http://e.com"];
         exact: ["https://app.example.com"],
             yes: ["https://app.example.com"],
             no: ["http://app.example.com", "https://app.example.com:8443", "https://evilapp.example.com",
