@@ -6,7 +6,8 @@ PYTEST ?= python3 -m pytest
 
 .PHONY: help setup build lib nginx-module envoy-filter header check-header \
         check-symbols lint test test-rust test-c test-http test-browser run bench \
-        bench-core bench-nginx bench-envoy bench-envoy-instructions install clean
+        bench-core bench-core-instructions bench-nginx bench-envoy \
+        bench-envoy-instructions install clean
 
 help:
 	@echo "make run      build what is missing, start NGINX + corsgate on 127.0.0.1:8080"
@@ -78,6 +79,9 @@ bench: bench-core bench-nginx bench-envoy
 
 bench-core:
 	$(CARGO) bench --bench evaluate
+
+bench-core-instructions:
+	$(CARGO) bench --bench evaluate -- --instructions
 
 bench-nginx: nginx-module
 	scripts/bench-nginx

@@ -6,6 +6,13 @@
 //! case, the 100,000-origin / 1-origin ratio, tower-http's added cost
 //! (CorsLayer minus the same service without it) over corsgate's, and the
 //! heap allocations per evaluation, counted by a global allocator.
+//!
+//! `cargo bench --bench evaluate -- --instructions` (`make
+//! bench-core-instructions`) counts instead of timing: it runs this binary
+//! under valgrind's callgrind for each case, counting only inside the
+//! measured call (corsgate's evaluation, or one call of tower-http's
+//! service) over 2,000 calls. Counted instructions do not move with the
+//! machine's load, so they settle the ratios that noisy nanoseconds cannot.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -106,6 +113,16 @@ fn policy_json(origins: &[String]) -> String {
         "max_age": 600,
     })
     .to_string()
+}
+
+/// The benchmarked origin and 4 others: the fewest exact origins that are
+/// hashed rather than compared one by one.
+fn five_origins() -> Vec<String> {
+    let mut origins: Vec<String> = (0..4)
+        .map(|i| format!("https://app{i}.example.org"))
+        .collect();
+    origins.push(ORIGIN.to_owned());
+    origins
 }
 
 /// 100,000 exact origins and 1,000 subdomain wildcards; the benchmarked
@@ -262,7 +279,134 @@ fn summary() {
     println!("(ratio = tower-http's added cost / corsgate's cost; target >= 15x)");
 }
 
+/// What `--run-one` runs: corsgate on the 1-origin or the 100,000-origin
+/// policy, or tower-http's service without or with the CorsLayer.
+fn run_one(what: &str, case_name: &str, n: usize) {
+    let case = cases()
+        .into_iter()
+        .find(|c| c.name == case_name)
+        .expect("case");
+    let req = http_request(&case);
+    let origins = match what {
+        "corsgate_100k" => many_origins(),
+        "corsgate_5" => five_origins(),
+        _ => vec![ORIGIN.to_owned()],
+    };
+    let policy = Policy::from_json(policy_json(&origins).as_bytes()).unwrap();
+    let mut bare = tower::service_fn(ok);
+    let mut cors = tower::ServiceBuilder::new()
+        .layer(tower_cors())
+        .service_fn(ok);
+    for _ in 0..n {
+        match what {
+            "corsgate" | "corsgate_5" | "corsgate_100k" => {
+                black_box(measured_corsgate(black_box(&policy), black_box(&req)));
+            }
+            // The request is built outside the measured call, which then
+            // drops the response (as a server would).
+            "tower_bare" => measured_tower(&mut bare, http_request(&case)),
+            "tower_cors" => measured_tower(&mut cors, http_request(&case)),
+            _ => panic!("--run-one: unknown {what}"),
+        }
+    }
+}
+
+/// What callgrind counts for corsgate (`--toggle-collect=*measured_*`).
+#[inline(never)]
+fn measured_corsgate(policy: &Policy, req: &http::Request<()>) -> usize {
+    corsgate_eval(policy, req)
+}
+
+/// What callgrind counts for tower-http: one call of the service.
+#[inline(never)]
+fn measured_tower<S>(svc: &mut S, req: http::Request<()>)
+where
+    S: Service<http::Request<()>, Response = http::Response<()>>,
+    S::Error: std::fmt::Debug,
+{
+    let resp = pollster::block_on(async { svc.ready().await.unwrap().call(req).await });
+    drop(black_box(resp.unwrap()));
+}
+
+/// Instructions per call of the measured function of `run_one(what,
+/// case)`: callgrind counts only inside it, so building the policy and the
+/// requests is left out.
+fn count_instructions(what: &str, case: &str) -> f64 {
+    const N: usize = 2000;
+    let out = std::process::Command::new("valgrind")
+        .args([
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            "--collect-atstart=no",
+            "--toggle-collect=*measured_*",
+        ])
+        .arg(std::env::current_exe().unwrap())
+        .args(["--run-one", what, case, &N.to_string()])
+        .output()
+        .expect("valgrind (apt-get install valgrind)");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{what} {case}: {err}");
+    let total: u64 = err
+        .lines()
+        .find_map(|l| l.split("Collected : ").nth(1))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no instruction count in: {err}"));
+    total as f64 / N as f64
+}
+
+fn instructions() {
+    println!("== instructions per call (callgrind, inside the measured call, 2,000 calls) ==");
+    println!("{:<34} {:>10}", "case", "corsgate");
+    let mut ours = Vec::new();
+    for case in cases() {
+        let n = count_instructions("corsgate", case.name);
+        println!("{:<34} {:>10.0}", case.name, n);
+        ours.push(n);
+    }
+    let many = count_instructions("corsgate_100k", "actual_allowed");
+    let five = count_instructions("corsgate_5", "actual_allowed");
+    println!(
+        "100,000 origins + 1,000 wildcards vs 1 origin: {:.2}x (target <= 1.3x)",
+        many / ours[0]
+    );
+    println!(
+        "100,000 origins + 1,000 wildcards vs 5 origins: {:.2}x (up to 4 exact origins \
+         are compared one by one, from 5 on they are hashed)",
+        many / five
+    );
+    println!(
+        "\n{:<30} {:>14} {:>14} {:>8}",
+        "case", "tower-http +", "corsgate", "ratio"
+    );
+    for (case, ours) in cases().iter().take(4).zip(ours) {
+        let added = count_instructions("tower_cors", case.name)
+            - count_instructions("tower_bare", case.name);
+        println!(
+            "{:<30} {:>14.0} {:>14.0} {:>7.1}x",
+            case.name,
+            added,
+            ours,
+            added / ours
+        );
+    }
+    println!("(ratio = tower-http's added instructions / corsgate's; target >= 15x)");
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--run-one") {
+        let arg = |k: usize| args.get(i + k).map(String::as_str).unwrap_or_default();
+        run_one(
+            arg(1),
+            arg(2),
+            arg(3).parse().expect("--run-one WHAT CASE N"),
+        );
+        return;
+    }
+    if args.iter().any(|a| a == "--instructions") {
+        instructions();
+        return;
+    }
     let mut c = Criterion::default().configure_from_args();
     bench(&mut c);
     c.final_summary();
