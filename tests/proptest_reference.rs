@@ -504,20 +504,10 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
 }
 
 fn json_policy() -> impl Strategy<Value = Vec<u8>> {
-    let key = select(vec![
-        "allow_origins",
-        "allow_methods",
-        "allow_headers",
-        "expose_headers",
-        "allow_credentials",
-        "max_age",
-        "preflight_status",
-        "on_preflight_deny",
-        "on_actual_deny",
-        "mode",
-        "debug",
-        "unknown",
-    ]);
+    // Every field of the format, and one that is not.
+    let mut keys = corsgate::config::FIELDS.to_vec();
+    keys.push("unknown");
+    let key = select(keys);
     prop::collection::vec((key, json_value()), 0..8).prop_map(|fields| {
         let body: Vec<String> = fields
             .iter()
