@@ -32,12 +32,19 @@
 /* Longest counter name: "decisions.kind.<kind>.reason.<reason>". */
 #define CG_COUNTER_NAME_CAP 96
 
+/* What the request path needs of one corsgate_outcomes entry, prepared at
+ * config load. */
+typedef struct cg_outcome {
+    size_t counter;     /* Envoy's id of "decisions.kind.<k>.reason.<r>" */
+    char details[48];   /* %RESPONSE_CODE_DETAILS% of our local replies */
+    size_t details_len; /* "corsgate_<reason>" */
+} cg_outcome;
+
 typedef struct cg_config {
     corsgate_policy *policy;
-    /* One counter per corsgate_outcomes entry, by index; counted only when
-     * every one of them could be defined. */
-    size_t *counters;
-    size_t counters_len;
+    cg_outcome *outcomes; /* by corsgate_outcome_index */
+    size_t outcomes_len;
+    bool counted;         /* every counter could be defined */
 } cg_config;
 
 /* Per stream. `decision` is evaluated in place and never moved: its header
@@ -135,38 +142,43 @@ envoy_dynamic_module_on_program_init(void)
 }
 
 
-/* Define "decisions.kind.<kind>.reason.<reason>", one unlabelled counter
- * per outcome corsgate can decide: incrementing one by id costs a pointer
- * and an add, where a labelled counter resolves its label values to stat
- * names on every request. The /stats names are those labels would give;
- * stats_tags in Envoy's bootstrap turn them back into Prometheus labels. */
+/* One entry per outcome corsgate can decide: its reply details, and its
+ * counter "decisions.kind.<kind>.reason.<reason>". The counters are plain
+ * ones, incremented by id; a labelled counter would have Envoy resolve its
+ * label values to stat names on every request. The /stats names are those
+ * labels would give; stats_tags in Envoy's bootstrap turn them back into
+ * Prometheus labels. False when out of memory. */
 static bool
-cg_define_counters(envoy_dm_config_envoy config_envoy, cg_config *cfg)
+cg_prepare_outcomes(envoy_dm_config_envoy config_envoy, cg_config *cfg)
 {
-    const corsgate_outcome *outcomes;
+    const corsgate_outcome *all;
+    cg_outcome *o;
     char name[CG_COUNTER_NAME_CAP];
     size_t len, i;
     int n;
 
-    outcomes = corsgate_outcomes(&len);
-    cfg->counters = calloc(len, sizeof(*cfg->counters));
-    if (cfg->counters == NULL) {
+    all = corsgate_outcomes(&len);
+    cfg->outcomes = calloc(len, sizeof(*cfg->outcomes));
+    if (cfg->outcomes == NULL) {
         return false;
     }
+    cfg->outcomes_len = len;
+    cfg->counted = true;
     for (i = 0; i < len; i++) {
+        o = &cfg->outcomes[i];
+        n = snprintf(o->details, sizeof(o->details), "corsgate_%s",
+                     corsgate_reason_str(all[i].reason));
+        o->details_len = n > 0 && (size_t)n < sizeof(o->details)
+                             ? (size_t)n : strlen("corsgate");
         n = snprintf(name, sizeof(name), "decisions.kind.%s.reason.%s",
-                     corsgate_kind_str(outcomes[i].kind),
-                     corsgate_reason_str(outcomes[i].reason));
-        if (n < 0 || (size_t)n >= sizeof(name)
-            || envoy_dynamic_module_callback_http_filter_config_define_counter(
+                     corsgate_kind_str(all[i].kind),
+                     corsgate_reason_str(all[i].reason));
+        cfg->counted =
+            cfg->counted && n > 0 && (size_t)n < sizeof(name)
+            && envoy_dynamic_module_callback_http_filter_config_define_counter(
                    config_envoy, (envoy_dm_buffer){name, (size_t)n}, NULL, 0,
-                   &cfg->counters[i]) != ENVOY_DM_METRICS_SUCCESS) {
-            free(cfg->counters);
-            cfg->counters = NULL;
-            return false;
-        }
+                   &o->counter) == ENVOY_DM_METRICS_SUCCESS;
     }
-    cfg->counters_len = len;
     return true;
 }
 
@@ -184,12 +196,12 @@ envoy_dynamic_module_on_http_filter_config_new(envoy_dm_config_envoy
         goto fail;
     }
     cfg->policy = cg_compile(name, config, "filter_config");
-    if (cfg->policy == NULL) {
-        goto fail;
-    }
     /* Counters can only be defined here (Envoy freezes them afterwards);
      * per-route policies count into the listener filter's counters. */
-    if (!cg_define_counters(config_envoy, cfg)) {
+    if (cfg->policy == NULL || !cg_prepare_outcomes(config_envoy, cfg)) {
+        goto fail;
+    }
+    if (!cfg->counted) {
         static const char msg[] = "corsgate: could not define the "
                                   "'decisions' counters; continuing "
                                   "without them";
@@ -200,6 +212,7 @@ envoy_dynamic_module_on_http_filter_config_new(envoy_dm_config_envoy
 fail:
     if (cfg != NULL) {
         corsgate_policy_free(cfg->policy);
+        free(cfg->outcomes);
     }
     free(cfg);
     return NULL;
@@ -214,7 +227,7 @@ envoy_dynamic_module_on_http_filter_config_destroy(envoy_dm_config_module
 
     if (cfg != NULL) {
         corsgate_policy_free(cfg->policy);
-        free(cfg->counters);
+        free(cfg->outcomes);
         free(cfg);
     }
 }
@@ -350,18 +363,21 @@ cg_response_has_owned(envoy_dm_filter_envoy env)
 }
 
 
-/* Count the decision by kind and reason; log denials at debug level. */
-static void
+/* Count the decision by kind and reason; log denials at debug level.
+ * Returns its outcome entry, NULL for a pair corsgate_outcomes lacks. */
+static const cg_outcome *
 cg_record(envoy_dm_filter_envoy env, const cg_filter *f)
 {
     const corsgate_decision *d = &f->decision;
+    const cg_config *cfg = f->config;
     size_t i = corsgate_outcome_index(d->kind, d->reason);
+    const cg_outcome *o = i < cfg->outcomes_len ? &cfg->outcomes[i] : NULL;
     char line[256];
     int n;
 
-    if (i < f->config->counters_len) {
+    if (o != NULL && cfg->counted) {
         envoy_dynamic_module_callback_http_filter_increment_counter(
-            env, f->config->counters[i], NULL, 0, 1);
+            env, o->counter, NULL, 0, 1);
     }
     if (d->verdict == CORSGATE_VERDICT_DENIED
         && envoy_dynamic_module_callback_log_enabled(ENVOY_DM_LOG_DEBUG)) {
@@ -377,6 +393,7 @@ cg_record(envoy_dm_filter_envoy env, const cg_filter *f)
                    __LINE__);
         }
     }
+    return o;
 }
 
 
@@ -392,9 +409,9 @@ envoy_dynamic_module_on_http_filter_request_headers(envoy_dm_filter_envoy env,
     corsgate_result rc;
     envoy_dm_header out[CORSGATE_DECISION_MAX_HEADERS];
     const corsgate_header *h;
+    const cg_outcome *o;
     const char *reason;
-    char details[64];
-    int details_len;
+    envoy_dm_buffer details = CG_BUF("corsgate");
     size_t i, n;
 
     (void)end_of_stream;
@@ -416,7 +433,7 @@ envoy_dynamic_module_on_http_filter_request_headers(envoy_dm_filter_envoy env,
         return ENVOY_DM_CONTINUE;
     }
     f->decided = true;
-    cg_record(env, f);
+    o = cg_record(env, f);
 
     if (f->decision.action != CORSGATE_ACTION_RESPOND) {
         return ENVOY_DM_CONTINUE;
@@ -428,16 +445,12 @@ envoy_dynamic_module_on_http_filter_request_headers(envoy_dm_filter_envoy env,
         out[i] = (envoy_dm_header){(const char *)h->name.ptr, h->name.len,
                                    (const char *)h->value.ptr, h->value.len};
     }
-    /* %RESPONSE_CODE_DETAILS%: corsgate_<reason>. */
-    details_len = snprintf(details, sizeof(details), "corsgate_%s",
-                           corsgate_reason_str(f->decision.reason));
-    if (details_len < 0 || (size_t)details_len >= sizeof(details)) {
-        details_len = (int)strlen("corsgate");
+    if (o != NULL) {
+        details = (envoy_dm_buffer){o->details, o->details_len};
     }
     /* Envoy copies everything; this stream's state is not touched after. */
     envoy_dynamic_module_callback_http_send_response(
-        env, f->decision.status, out, n, (envoy_dm_buffer){NULL, 0},
-        (envoy_dm_buffer){details, (size_t)details_len});
+        env, f->decision.status, out, n, (envoy_dm_buffer){NULL, 0}, details);
     return ENVOY_DM_STOP_ITERATION;
 }
 

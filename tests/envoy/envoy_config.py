@@ -142,20 +142,33 @@ def virtual_host(name, routes, domains=("*",), per_filter=None):
     return vh
 
 
-def listener(name, port, virtual_hosts, http_filters):
+def listener(name, port, virtual_hosts, http_filters, access_log=None):
+    """access_log: a file to log "%RESPONSE_CODE% %RESPONSE_CODE_DETAILS%"
+    of each request to."""
+    hcm = {
+        "@type": _HCM,
+        "stat_prefix": name,
+        "route_config": {"name": name, "virtual_hosts": virtual_hosts},
+        "http_filters": list(http_filters) + [router()],
+    }
+    if access_log is not None:
+        hcm["access_log"] = [{
+            "name": "envoy.access_loggers.file",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.access_loggers"
+                         ".file.v3.FileAccessLog",
+                "path": str(access_log),
+                "log_format": {"text_format_source": {"inline_string":
+                    "%RESPONSE_CODE% %RESPONSE_CODE_DETAILS%\n"}},
+            },
+        }]
     return {
         "name": name,
         "address": {"socket_address": {"address": "127.0.0.1",
                                        "port_value": port}},
         "filter_chains": [{"filters": [{
             "name": "envoy.filters.network.http_connection_manager",
-            "typed_config": {
-                "@type": _HCM,
-                "stat_prefix": name,
-                "route_config": {"name": name,
-                                 "virtual_hosts": virtual_hosts},
-                "http_filters": list(http_filters) + [router()],
-            },
+            "typed_config": hcm,
         }]}],
     }
 

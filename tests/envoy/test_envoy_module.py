@@ -4,6 +4,7 @@ Envoy refuses a bad policy (with the library's own message in its log)."""
 import ctypes
 import json
 import subprocess
+import time
 
 import pytest
 
@@ -149,3 +150,41 @@ def test_bad_struct_policy_refused(tmp_path, module_dir):
     log = refused(tmp_path, module_dir,
                   ec.corsgate_filter(policy, struct=True))
     assert_logged(log, "filter_config", json.dumps(policy))
+
+
+def test_local_reply_details_name_the_reason(tmp_path, module_dir):
+    """%RESPONSE_CODE_DETAILS% of the filter's own replies is
+    corsgate_<reason>; Envoy's direct_response keeps its own."""
+    admin, port = harness.free_port(), harness.free_port()
+    log_path = tmp_path / "access.log"
+    cfg = ec.bootstrap(admin, [ec.listener(
+        "details", port,
+        [ec.virtual_host("details", [ec.route("/", direct_status=200)])],
+        [ec.corsgate_filter({"allow_origins": ["https://a.example.com"]})],
+        access_log=log_path)], [])
+    requests = [
+        ([("Origin", "https://a.example.com"),
+          ("Access-Control-Request-Method", "GET")], 204),
+        ([("Origin", "https://evil.example.com"),
+          ("Access-Control-Request-Method", "GET")], 403),
+        ([("Origin", "https://a.example.com"),
+          ("Access-Control-Request-Method", "PUT")], 403),
+    ]
+    with Envoy(cfg, tmp_path, module_dir, admin) as envoy:
+        assert envoy.wait_ready(), envoy.log_tail()
+        for lines, status in requests:
+            resp = harness.raw_request("127.0.0.1", port, "OPTIONS", "/",
+                                       lines)
+            assert resp.status == status
+        resp = harness.raw_request("127.0.0.1", port, "GET", "/", [])
+        assert resp.status == 200
+        deadline = time.monotonic() + 10  # Envoy flushes its log each second
+        logged = []
+        while len(logged) < 4 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            if log_path.exists():
+                logged = log_path.read_text().splitlines()
+    assert logged == ["204 corsgate_allowed",
+                      "403 corsgate_origin-not-allowed",
+                      "403 corsgate_method-not-allowed",
+                      "200 direct_response"]
