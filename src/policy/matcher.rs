@@ -32,13 +32,18 @@ const FEW_EXACT: usize = 4;
 /// Which schemes and ports a host (or a suffix) accepts.
 type Rules = Vec<(Box<[u8]>, PortSpec)>;
 
+/// The exact origins: compared one by one when there are few, else hashed.
+#[derive(Debug)]
+enum ExactOrigins {
+    Few(Box<[Box<[u8]>]>),
+    Hashed(HashSet<Box<[u8]>, RandomState>),
+}
+
 /// Origin patterns compiled into lookup tables.
 #[derive(Debug)]
 pub struct OriginMatcher {
     any: bool,
-    exact: HashSet<Box<[u8]>, RandomState>,
-    /// The exact origins again, when there are at most `FEW_EXACT`.
-    few_exact: Option<Box<[Box<[u8]>]>>,
+    exact: ExactOrigins,
     any_port: HashMap<Box<[u8]>, Rules, RandomState>,
     subdomains: HashMap<Box<[u8]>, Rules, RandomState>,
     max_suffix_labels: usize,
@@ -51,19 +56,19 @@ impl OriginMatcher {
     pub fn new(patterns: &[OriginPattern]) -> Result<Self, String> {
         let mut m = OriginMatcher {
             any: false,
-            exact: HashSet::default(),
-            few_exact: None,
+            exact: ExactOrigins::Few(Box::default()),
             any_port: HashMap::default(),
             subdomains: HashMap::default(),
             max_suffix_labels: 0,
             regex: None,
         };
+        let mut exact: HashSet<Box<[u8]>, RandomState> = HashSet::default();
         let mut regexes = Vec::new();
         for p in patterns {
             match p {
                 OriginPattern::Any => m.any = true,
                 OriginPattern::Exact(o) => {
-                    m.exact.insert(o.as_bytes().into());
+                    exact.insert(o.as_bytes().into());
                 }
                 OriginPattern::AnyPort { scheme, host } => {
                     add_rule(&mut m.any_port, host, scheme, PortSpec::Any);
@@ -82,9 +87,11 @@ impl OriginMatcher {
         if !regexes.is_empty() {
             m.regex = Some(build_regex(&regexes)?);
         }
-        if m.exact.len() <= FEW_EXACT {
-            m.few_exact = Some(m.exact.iter().cloned().collect());
-        }
+        m.exact = if exact.len() <= FEW_EXACT {
+            ExactOrigins::Few(exact.into_iter().collect())
+        } else {
+            ExactOrigins::Hashed(exact)
+        };
         Ok(m)
     }
 
@@ -97,9 +104,9 @@ impl OriginMatcher {
     /// were all validated as serialized origins when the policy loaded).
     #[inline]
     pub fn matches_exact(&self, raw: &[u8]) -> bool {
-        match &self.few_exact {
-            Some(few) => few.iter().any(|o| **o == *raw),
-            None => self.exact.contains(raw),
+        match &self.exact {
+            ExactOrigins::Few(few) => few.iter().any(|o| **o == *raw),
+            ExactOrigins::Hashed(set) => set.contains(raw),
         }
     }
 
@@ -217,7 +224,7 @@ mod tests {
             "https://c.com",
             "https://d.com",
         ]);
-        assert_eq!(four.few_exact.as_ref().map(|f| f.len()), Some(FEW_EXACT));
+        assert!(matches!(&four.exact, ExactOrigins::Few(f) if f.len() == FEW_EXACT));
         let five = matcher(&[
             "https://a.com",
             "https://b.com",
@@ -225,7 +232,7 @@ mod tests {
             "https://d.com",
             "https://e.com",
         ]);
-        assert!(five.few_exact.is_none());
+        assert!(matches!(&five.exact, ExactOrigins::Hashed(h) if h.len() == 5));
     }
 
     macro_rules! matching {
