@@ -1,4 +1,5 @@
-/* corsgate as an Envoy dynamic-module HTTP filter (Envoy 1.40.0).
+/* corsgate as an Envoy dynamic-module HTTP filter (Envoy 1.38 to 1.40: what
+ * differs between them is in envoy_abi_version.h).
  *
  * Thin by design: on request headers, read the headers corsgate asks for,
  * call corsgate_evaluate once, and either answer with a local reply
@@ -59,8 +60,44 @@ typedef struct cg_filter {
 static void
 cg_log(envoy_dm_log_level level, const char *msg, size_t len, uint32_t line)
 {
-    envoy_dynamic_module_callback_log_v2(level, (envoy_dm_buffer){msg, len},
-                                         CG_BUF(__FILE__), line);
+    ENVOY_DM_LOG(level, ((envoy_dm_buffer){msg, len}), CG_BUF(__FILE__), line);
+}
+
+
+/* Answer the request now with `status`, `headers` and no body.
+ *
+ * An allowed preflight (2xx) is sent as response headers that end the
+ * stream, not as Envoy's local reply (http_send_response): a local reply
+ * goes through the HTTP connection manager's local_reply_config, whose
+ * body_format gives it a body, also to a 204, which breaks the next
+ * pipelined HTTP/1.1 response and is an HTTP/2 PROTOCOL_ERROR. Sent this
+ * way the reply is exactly what the decision says, whatever
+ * local_reply_config holds; Envoy records no %RESPONSE_CODE_DETAILS% for it.
+ * A denial (403) stays a local reply, with its details ("corsgate_<reason>"):
+ * body_format may give it a body, as it does to Envoy's own errors, which
+ * is valid HTTP and what such a setup asks for. */
+static void
+cg_respond(envoy_dm_filter_envoy env, uint32_t status, envoy_dm_header *headers,
+           size_t n, envoy_dm_buffer details)
+{
+    envoy_dm_header all[CORSGATE_DECISION_MAX_HEADERS + 1];
+    char code[12];
+    size_t i;
+    int len;
+
+    if (status < 200 || status > 299) {
+        envoy_dynamic_module_callback_http_send_response(
+            env, status, headers, n, (envoy_dm_buffer){NULL, 0}, details);
+        return;
+    }
+    len = snprintf(code, sizeof(code), "%u", (unsigned)status);
+    all[0] = (envoy_dm_header){":status", 7, code,
+                               len > 0 ? (size_t)len : 0};
+    for (i = 0; i < n && i < CORSGATE_DECISION_MAX_HEADERS; i++) {
+        all[i + 1] = headers[i];
+    }
+    envoy_dynamic_module_callback_http_send_response_headers(env, all, i + 1,
+                                                             true);
 }
 
 
@@ -449,8 +486,7 @@ envoy_dynamic_module_on_http_filter_request_headers(envoy_dm_filter_envoy env,
         details = (envoy_dm_buffer){o->details, o->details_len};
     }
     /* Envoy copies everything; this stream's state is not touched after. */
-    envoy_dynamic_module_callback_http_send_response(
-        env, f->decision.status, out, n, (envoy_dm_buffer){NULL, 0}, details);
+    cg_respond(env, f->decision.status, out, n, details);
     return ENVOY_DM_STOP_ITERATION;
 }
 
@@ -504,7 +540,7 @@ envoy_dynamic_module_on_http_filter_response_headers(envoy_dm_filter_envoy env,
 }
 
 
-/* ---- Hooks that 1.40.0 requires and corsgate has no use for ---------- */
+/* ---- Hooks that Envoy requires and corsgate has no use for ---------- */
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter"

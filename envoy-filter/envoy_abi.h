@@ -1,5 +1,7 @@
-/* The subset of Envoy's dynamic-module ABI (Envoy 1.40.0, ABI "v0.2.0")
- * that corsgate_envoy.c uses, declared here from the documented shapes.
+/* The subset of Envoy's dynamic-module ABI that corsgate_envoy.c uses,
+ * declared here from the documented shapes: what Envoy 1.38, 1.39 (ABI
+ * "v0.1.0") and 1.40 (ABI "v0.2.0") share. What differs between them is in
+ * envoy_abi_version.h, included at the end.
  *
  * Hooks (envoy_dynamic_module_on_*) are what the module exports and Envoy
  * calls; callbacks (envoy_dynamic_module_callback_*) are what Envoy exports
@@ -16,8 +18,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#define ENVOY_DM_ABI_VERSION "v0.2.0"
 
 /* A byte string; {NULL, 0} is empty (and, for set_header, "remove"). */
 typedef struct envoy_dm_buffer {
@@ -130,7 +130,7 @@ envoy_dm_local_reply_status envoy_dynamic_module_on_http_filter_local_reply(
     envoy_dm_filter_envoy filter_envoy, envoy_dm_filter_module filter,
     uint32_t response_code, envoy_dm_buffer details, bool reset_imminent);
 
-/* Required by 1.40.0 even when unused (callouts, streams, scheduler,
+/* Required by 1.38-1.40 even when unused (callouts, streams, scheduler,
  * watermarks). Header and body arrays are Envoy's. */
 void envoy_dynamic_module_on_http_filter_http_callout_done(
     envoy_dm_filter_envoy filter_envoy, envoy_dm_filter_module filter,
@@ -199,6 +199,16 @@ void envoy_dynamic_module_callback_http_send_response(
     envoy_dm_header *headers, size_t headers_size, envoy_dm_buffer body,
     envoy_dm_buffer details);
 
+/* Send response headers now, from a request hook, as an upstream would:
+ * the pseudo-header ":status" must be among them; end_stream true = no
+ * body. Unlike send_response this is not a local reply, so Envoy's
+ * local_reply_config does not rewrite it; the response passes through the
+ * encoder filters (this module's response_headers hook included). Return
+ * StopIteration from request_headers afterwards. */
+void envoy_dynamic_module_callback_http_send_response_headers(
+    envoy_dm_filter_envoy filter_envoy, envoy_dm_header *headers,
+    size_t headers_size, bool end_stream);
+
 /* The route's DynamicModuleFilterPerRoute object, or NULL. */
 envoy_dm_route_module envoy_dynamic_module_callback_get_most_specific_route_config(
     envoy_dm_filter_envoy filter_envoy);
@@ -211,11 +221,11 @@ envoy_dm_metrics_result envoy_dynamic_module_callback_http_filter_increment_coun
     envoy_dm_filter_envoy filter_envoy, size_t id, envoy_dm_buffer *label_values,
     size_t label_values_length, uint64_t value);
 
-/* Logger "dynamic_modules": whether `level` is logged; log one message. */
+/* Logger "dynamic_modules": whether `level` is logged. Logging itself is
+ * ENVOY_DM_LOG, from envoy_abi_version.h. */
 bool envoy_dynamic_module_callback_log_enabled(envoy_dm_log_level level);
-void envoy_dynamic_module_callback_log_v2(envoy_dm_log_level level,
-                                          envoy_dm_buffer message,
-                                          envoy_dm_buffer source_file,
-                                          uint32_t source_line);
+
+/* ENVOY_DM_ABI_VERSION, ENVOY_DM_LOG: per Envoy release. */
+#include "envoy_abi_version.h"
 
 #endif

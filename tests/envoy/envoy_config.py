@@ -1,4 +1,4 @@
-"""Envoy 1.40.0 bootstrap builders for the corsgate filter tests and bench.
+"""Envoy bootstrap builders for the corsgate filter tests and bench.
 
 Plain dicts, dumped as JSON (which Envoy reads as YAML). Everything binds to
 127.0.0.1.
@@ -6,7 +6,9 @@ Plain dicts, dumped as JSON (which Envoy reads as YAML). Everything binds to
 
 import json
 import os
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,6 +34,52 @@ def envoy_binary():
     except ImportError:
         pass
     return shutil.which("envoy")
+
+
+def envoy_version(binary=None):
+    """(major, minor, patch) of the Envoy binary, from `envoy --version`."""
+    binary = binary or envoy_binary()
+    out = _version_cache.get(binary)
+    if out is None:
+        out = subprocess.run([binary, "--version"], capture_output=True,
+                             text=True, check=True).stdout
+        _version_cache[binary] = out
+    m = re.search(r"/(\d+)\.(\d+)\.(\d+)/", out)
+    if not m:
+        raise RuntimeError("cannot read the version of %s: %r" % (binary, out))
+    return tuple(int(x) for x in m.groups())
+
+
+_version_cache = {}
+
+
+def envoy_versions():
+    """envoy-filter/envoy-versions: [(version, ABI, module dir)], in order
+    (the first is the pip-installed Envoy's)."""
+    rows = []
+    for line in (ROOT / "envoy-filter" / "envoy-versions").read_text() \
+            .splitlines():
+        if line.strip() and not line.startswith("#"):
+            version, abi, directory = line.split()
+            rows.append((version, abi, ROOT / directory))
+    return rows
+
+
+def expected_abi(version=None):
+    """The dynamic-module ABI string of this Envoy release (by major.minor),
+    per envoy-filter/envoy-versions."""
+    major, minor = (version or envoy_version())[:2]
+    for v, abi, _ in envoy_versions():
+        if tuple(int(x) for x in v.split(".")[:2]) == (major, minor):
+            return abi
+    raise RuntimeError("Envoy %d.%d is not in envoy-filter/envoy-versions"
+                       % (major, minor))
+
+
+# Envoy 1.38 hands a per-route filter_config given as a google.protobuf.Struct
+# to the module as empty bytes (a StringValue arrives whole).
+def per_route_struct_supported(version=None):
+    return (version or envoy_version())[:2] >= (1, 39)
 
 
 def _string_value(text):

@@ -83,6 +83,17 @@ def build_config(admin, ports, upstream_port, vectors):
                    ec.route("/", up)])],
             [ec.corsgate_filter(json.dumps(policy))]))
 
+    main_routes = [ec.route("/direct", direct_status=200),
+                   ec.route("/dead", "dead")]
+    if ec.per_route_struct_supported():
+        main_routes.append(ec.route("/override-struct", up,
+                                    per_filter=ec.corsgate_per_route(
+                                        ROUTE_POLICY, struct=True)))
+    main_routes += [
+        ec.route("/override", up,
+                 per_filter=ec.corsgate_per_route(ROUTE_POLICY)),
+        ec.route("/disabled", up, per_filter=ec.filter_disabled()),
+        ec.route("/", up)]
     features = [
         ec.virtual_host("noroute", [ec.route("/only", up)],
                         domains=["noroute.test"]),
@@ -92,15 +103,7 @@ def build_config(admin, ports, upstream_port, vectors):
             ec.route("/", up)],
             domains=["vhost.test"],
             per_filter=ec.corsgate_per_route(VHOST_POLICY)),
-        ec.virtual_host("main", [
-            ec.route("/direct", direct_status=200),
-            ec.route("/dead", "dead"),
-            ec.route("/override-struct", up, per_filter=ec.corsgate_per_route(
-                ROUTE_POLICY, struct=True)),
-            ec.route("/override", up,
-                     per_filter=ec.corsgate_per_route(ROUTE_POLICY)),
-            ec.route("/disabled", up, per_filter=ec.filter_disabled()),
-            ec.route("/", up)]),
+        ec.virtual_host("main", main_routes),
     ]
     listeners.append(ec.listener("features", ports["features"], features,
                                  [ec.corsgate_filter(MAIN_POLICY)]))
