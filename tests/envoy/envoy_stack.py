@@ -3,7 +3,9 @@ listeners, the session Envoy's bootstrap, and `Stack` (where each listener
 is, how to send it a request)."""
 
 import json
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -107,6 +109,22 @@ def build_config(admin, ports, upstream_port, vectors):
     ]
     listeners.append(ec.listener("features", ports["features"], features,
                                  [ec.corsgate_filter(MAIN_POLICY)]))
+    # The same listener over HTTP/2 only (h2c), for test_envoy_http2.py.
+    listeners.append(ec.listener("h2", ports["h2"], features,
+                                 [ec.corsgate_filter(MAIN_POLICY)],
+                                 codec="HTTP2"))
+    # A JSON-errors local_reply_config (HTTP/1.1 and h2c), for
+    # test_envoy_local_reply.py.
+    listeners.append(ec.listener(
+        "jsonerrors", ports["jsonerrors"],
+        [ec.virtual_host("jsonerrors", [
+            ec.route("/direct", direct_status=200),
+            ec.route("/status200", up, per_filter=ec.corsgate_per_route(
+                dict(MAIN_POLICY, preflight_status=200))),
+            ec.route("/dead", "dead"),
+            ec.route("/", up)])],
+        [ec.corsgate_filter(MAIN_POLICY)],
+        local_reply_config=ec.JSON_ERRORS))
     listeners.append(ec.listener(
         "struct", ports["struct"],
         [ec.virtual_host("struct", [ec.route("/", up)])],
@@ -133,3 +151,37 @@ def build_config(admin, ports, upstream_port, vectors):
         [ec.builtin_cors_filter()]))
     clusters = [ec.cluster(up, upstream_port), ec.cluster("dead")]
     return ec.bootstrap(admin, listeners, clusters)
+
+
+def h2_request(port, method, path, header_lines, timeout=5):
+    """One request over HTTP/2 cleartext with prior knowledge (curl), header
+    lines as given (curl's own User-Agent and Accept left out). Raises
+    harness.HTTPError with curl's message when curl fails (e.g. a
+    PROTOCOL_ERROR)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        body_path = Path(tmp) / "body"
+        args = ["curl", "-sS", "--http2-prior-knowledge", "--max-time",
+                str(timeout), "-X", method, "-D", "-", "-o", str(body_path),
+                "-H", "User-Agent:", "-H", "Accept:"]
+        for line in header_lines:
+            name, value = header_line(line)
+            args += ["-H", "%s: %s" % (name, value)]
+        args.append("http://127.0.0.1:%d%s" % (port, path))
+        proc = subprocess.run(args, capture_output=True, timeout=timeout + 5)
+        body = body_path.read_bytes() if body_path.exists() else b""
+    if proc.returncode != 0:
+        raise harness.HTTPError("curl --http2-prior-knowledge %s %s: exit "
+                                "%d: %s" % (method, path, proc.returncode,
+                                            proc.stderr.decode(
+                                                errors="replace")))
+    lines = proc.stdout.decode("latin-1").split("\r\n")
+    status_line = lines[0].split()
+    if status_line[0] != "HTTP/2":
+        raise harness.HTTPError("not an HTTP/2 response: %r" % lines[0])
+    headers = []
+    for line in lines[1:]:
+        if line:
+            name, _, value = line.partition(":")
+            headers.append((name, value.strip()))
+    return harness.Response(int(status_line[1]), "", headers, body,
+                            proc.stdout)
