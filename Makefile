@@ -5,7 +5,8 @@ PREFIX ?= /usr/local
 PYTEST ?= python3 -m pytest
 
 .PHONY: help setup build lib nginx-module envoy-filter header check-header \
-        check-symbols lint test test-rust test-c test-http test-browser run bench \
+        check-symbols lint test test-rust test-c test-http test-browser \
+        test-envoy-versions run bench \
         bench-core bench-core-instructions bench-nginx bench-envoy \
         bench-envoy-instructions install clean
 
@@ -29,6 +30,8 @@ lib:
 nginx-module: lib
 	scripts/build-nginx-module
 
+# One build per Envoy release in envoy-filter/envoy-versions:
+# build/libcorsgate_envoy.so (1.40), build/envoy-1.39/, build/envoy-1.38/.
 envoy-filter: lib
 	scripts/build-envoy-filter
 
@@ -54,7 +57,7 @@ run: setup nginx-module
 
 # The README's test command: everything, on a fresh machine.
 test: setup build lint test-rust check-header check-symbols test-c test-http \
-      test-browser
+      test-browser test-envoy-versions
 
 lint:
 	$(CARGO) fmt --check
@@ -72,6 +75,10 @@ test-http: build
 
 test-browser: build
 	scripts/browser-tests
+
+# The Envoy suite against the other Envoy releases the filter is built for.
+test-envoy-versions: build
+	scripts/test-envoy-versions
 
 # --- bench -------------------------------------------------------------------
 

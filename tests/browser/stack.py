@@ -10,7 +10,8 @@ Starts, on free 127.0.0.1 ports:
 - nginx with build/ngx_http_corsgate_module.so: one server, one
   `location /p/<name>/` per policy (its own cors_policy_file), proxied to the
   suite's upstream; `/p/<name>/dead/` proxies to a closed port (nginx 502).
-- Envoy 1.40 with build/libcorsgate_envoy.so: one listener, one route per
+- Envoy 1.40 with build/libcorsgate_envoy.so (or $ENVOY with
+  $CORSGATE_ENVOY_MODULE_DIR/libcorsgate_envoy.so): one listener, one route per
   policy (`typed_per_filter_config`), `/p/<name>/dead/` to a cluster with no
   endpoints (Envoy 503).
 Both write an access log line per request (method, URI, Origin, status) to
@@ -22,6 +23,7 @@ suite ended, or died) and stops both by PID.
 """
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -36,7 +38,10 @@ import envoy_config as ec  # noqa: E402
 from envoy_process import Envoy  # noqa: E402
 from nginx_process import MODULE, Nginx  # noqa: E402
 
-ENVOY_SO = ROOT / "build" / "libcorsgate_envoy.so"
+# The filter for Envoy 1.40; CORSGATE_ENVOY_MODULE_DIR (with ENVOY, the
+# binary) for another release.
+ENVOY_SO = Path(os.environ.get("CORSGATE_ENVOY_MODULE_DIR",
+                               ROOT / "build")) / "libcorsgate_envoy.so"
 # Never matches a page of the suite: the listener-level policy, which every
 # route overrides.
 FALLBACK_POLICY = {"allow_origins": ["http://fallback.invalid"]}

@@ -44,7 +44,7 @@ def envoy_version(binary=None):
         out = subprocess.run([binary, "--version"], capture_output=True,
                              text=True, check=True).stdout
         _version_cache[binary] = out
-    m = re.search(r"/(\d+)\.(\d+)\.(\d+)/", out)
+    m = re.search(r"version: [0-9a-f]+/(\d+)\.(\d+)\.(\d+)/", out)
     if not m:
         raise RuntimeError("cannot read the version of %s: %r" % (binary, out))
     return tuple(int(x) for x in m.groups())
@@ -76,8 +76,9 @@ def expected_abi(version=None):
                        % (major, minor))
 
 
-# Envoy 1.38 hands a per-route filter_config given as a google.protobuf.Struct
-# to the module as empty bytes (a StringValue arrives whole).
+# Envoy 1.38 does not hand a per-route filter_config given as a
+# google.protobuf.Struct to the module as its JSON (a StringValue arrives
+# whole); the filter refuses it.
 def per_route_struct_supported(version=None):
     return (version or envoy_version())[:2] >= (1, 39)
 

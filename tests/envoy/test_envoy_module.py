@@ -191,3 +191,28 @@ def test_local_reply_details_name_the_reason(tmp_path, module_dir):
     assert logged[1:] == ["403 corsgate_origin-not-allowed",
                            "403 corsgate_method-not-allowed",
                            "200 direct_response"]
+
+
+def test_module_speaks_this_envoys_abi(stack):
+    """The module was built for the running Envoy's dynamic-module ABI
+    (envoy-filter/envoy-versions): Envoy says the versions matched, rather
+    than warning about a mismatch."""
+    abi = ec.expected_abi()
+    log = stack.envoy.log()
+    assert "Dynamic module ABI version %s matched." % abi in log, \
+        "\n".join(line for line in log.splitlines() if "ABI" in line)
+
+
+@pytest.mark.skipif("ec.per_route_struct_supported()",
+                    reason="only Envoy 1.38 drops a per-route Struct")
+def test_envoy_138_per_route_struct_refused(tmp_path, module_dir):
+    """What the README says of Envoy 1.38: a per-route policy given as a
+    google.protobuf.Struct does not reach the module as its JSON, and the
+    filter refuses it (Envoy does not start) rather than run without it."""
+    log = refused(tmp_path, module_dir,
+                  ec.corsgate_filter({"allow_origins": ["https://a.example.com"]}),
+                  per_route=ec.corsgate_per_route(
+                      {"allow_origins": ["https://b.example.com"]},
+                      struct=True))
+    assert ("corsgate: invalid policy in per-route filter_config of filter "
+            "'cors': policy: ") in log, log
