@@ -2,8 +2,8 @@
  * differs between them is in envoy_abi_version.h).
  *
  * Thin by design: on request headers, read the headers corsgate asks for,
- * call corsgate_evaluate once, and either answer with a local reply
- * (RESPOND) or keep the decision for the response (CONTINUE), where the
+ * call corsgate_evaluate once, and either answer at once (RESPOND, see
+ * cg_respond) or keep the decision for the response (CONTINUE), where the
  * owned headers are stripped and the decided ones written. Every CORS rule
  * lives in the library; this file only moves bytes between Envoy and it.
  *
