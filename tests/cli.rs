@@ -128,6 +128,28 @@ fn bad_policy_exit_2_with_every_error() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A policy file starting with a UTF-8 byte order mark is read (issue 12
+/// item 6); on old main it failed "expected value at line 1 column 1".
+#[test]
+fn policy_file_with_bom() {
+    let dir = std::env::temp_dir().join(format!("corsgate-cli-bom-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bom.json");
+    std::fs::write(
+        &path,
+        b"\xEF\xBB\xBF{\"allow_origins\":[\"https://a.com\"]}\n",
+    )
+    .unwrap();
+    let o = corsgate(&["lint", path.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn lint_explains() {
     let o = corsgate(&["lint", POLICY]);
