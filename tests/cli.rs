@@ -173,3 +173,64 @@ fn bad_arguments_exit_2() {
         assert_eq!(corsgate(args).status.code(), Some(2), "{args:?}");
     }
 }
+
+/// Runs a README example as pasted: the JSON block after "For this
+/// `FILE`:" saved as FILE, then the command of the next text block (after
+/// `$ corsgate `), whose output must be the rest of that block.
+fn readme_example(file: &str, args: &[&str], exit: i32) {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let (_, rest) = readme
+        .split_once(&format!("For this `{file}`:\n\n```json\n"))
+        .unwrap_or_else(|| panic!("README shows {file}"));
+    let (policy, rest) = rest.split_once("```\n").unwrap();
+    let command = format!("```text\n$ corsgate {}\n", args.join(" "));
+    let (_, rest) = rest
+        .split_once(&command)
+        .unwrap_or_else(|| panic!("README runs {command}"));
+    let (shown, _) = rest.split_once("```\n").unwrap();
+    let dir = std::env::temp_dir().join(format!("corsgate-readme-{file}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(file), policy).unwrap();
+    let argv: Vec<String> = args
+        .iter()
+        .map(|a| a.trim_matches('"').to_owned())
+        .collect();
+    let o = Command::new(env!("CARGO_BIN_EXE_corsgate"))
+        .args(&argv)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(exit));
+    let printed = format!("{}{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
+    assert_eq!(printed, shown);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// README "The policy": the `origins.json` example, linted as pasted,
+/// prints exactly what the README shows (issue 12 items 4 and 5).
+#[test]
+fn readme_policy_rules_example() {
+    readme_example("origins.json", &["lint", "origins.json"], 2);
+}
+
+/// README "The policy": a credentialed `*` echoes the requested method and
+/// names (issue 13).
+#[test]
+fn readme_credentialed_star_example() {
+    readme_example(
+        "api.json",
+        &[
+            "check",
+            "--policy",
+            "api.json",
+            "--origin",
+            "https://app.example.com",
+            "--request-method",
+            "PATCH",
+            "--request-headers",
+            "\"x-request-id, x-trace\"",
+        ],
+        0,
+    );
+}
