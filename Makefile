@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 PYTEST ?= python3 -m pytest
 
 .PHONY: help setup build lib nginx-module envoy-filter header check-header \
-        check-symbols lint test test-rust test-c test-http test-browser run bench \
+        check-abi check-symbols lint test test-rust test-c test-http test-browser run bench \
         bench-core bench-core-instructions bench-nginx bench-envoy \
         bench-envoy-instructions install clean
 
@@ -42,6 +42,11 @@ check-header:
 check-symbols: build
 	scripts/check-symbols
 
+# abidiff against abi/libcorsgate.so.<ABI>.abi (ABI.md); builds the
+# release library with DWARF (cargo profile abi).
+check-abi:
+	scripts/check-abi
+
 install: lib
 	DESTDIR="$(DESTDIR)" scripts/install "$(PREFIX)"
 
@@ -53,7 +58,7 @@ run: setup nginx-module
 # --- test --------------------------------------------------------------------
 
 # The README's test command: everything, on a fresh machine.
-test: setup build lint test-rust check-header check-symbols test-c test-http \
+test: setup build lint test-rust check-header check-abi check-symbols test-c test-http \
       test-browser
 
 lint:
