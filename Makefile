@@ -73,7 +73,8 @@ test-c: lib
 	scripts/c-tests
 
 test-http: build
-	$(PYTEST) -q tests/harness tests/c tests/nginx tests/envoy tests/hostile
+	$(PYTEST) -q tests/harness tests/c tests/nginx tests/envoy tests/hostile \
+	    tests/failures
 
 test-browser: build
 	scripts/browser-tests

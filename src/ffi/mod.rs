@@ -789,15 +789,18 @@ fn fail(out: *mut corsgate_decision, code: corsgate_result) -> corsgate_result {
     code
 }
 
-/// Test-only faults (`--features fault-injection`, never in a release):
-/// a request whose method is `CORSGATE-FAULT-PANIC` panics inside the
-/// boundary, `CORSGATE-FAULT-NULL` fails as a NULL policy would, so tests
-/// can drive every failure through real NGINX and Envoy.
+/// Test-only faults (`--features fault-injection`, never in a release
+/// build): the request method picks a failure, so that tests can drive each
+/// one through real NGINX and Envoy (`tests/failures/`):
+/// `CORSGATE_FAULT_PANIC` panics inside the boundary, `CORSGATE_FAULT_NULL`
+/// fails as a NULL policy does, `CORSGATE_FAULT_TOO_LARGE` as a request
+/// too large for a decision does.
 #[cfg(feature = "fault-injection")]
 fn injected_fault(method: &[u8]) -> Option<corsgate_result> {
     match method {
-        b"CORSGATE-FAULT-PANIC" => panic!("fault injection: panic in corsgate_evaluate"),
-        b"CORSGATE-FAULT-NULL" => Some(corsgate_result::CORSGATE_RESULT_NULL_PARAMETER),
+        b"CORSGATE_FAULT_PANIC" => panic!("fault injection: panic in corsgate_evaluate"),
+        b"CORSGATE_FAULT_NULL" => Some(corsgate_result::CORSGATE_RESULT_NULL_PARAMETER),
+        b"CORSGATE_FAULT_TOO_LARGE" => Some(corsgate_result::CORSGATE_RESULT_REQUEST_TOO_LARGE),
         _ => None,
     }
 }
