@@ -319,7 +319,7 @@ pub extern "C" fn corsgate_policy_release(policy: *const corsgate_policy) {
 /// Returns: nothing.
 #[no_mangle]
 pub extern "C" fn corsgate_policy_free(policy: *mut corsgate_policy) {
-    corsgate_policy_release(policy)
+    ffi_panic_boundary!((), { corsgate_policy_release(policy) })
 }
 
 /// True when the policy answers every origin the same way (it allows
