@@ -69,7 +69,7 @@ static void *ngx_http_corsgate_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_corsgate_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_corsgate_compile(ngx_conf_t *cf,
-    ngx_http_corsgate_loc_conf_t *clcf);
+    ngx_http_corsgate_loc_conf_t *clcf, corsgate_policy *base);
 static ngx_str_t ngx_http_corsgate_message(ngx_conf_t *cf,
     corsgate_result rc, u_char *msg, size_t len);
 static void ngx_http_corsgate_policy_error(ngx_conf_t *cf,
@@ -709,14 +709,17 @@ ngx_http_corsgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     if (own) {
-        return ngx_http_corsgate_compile(cf, conf) == NGX_OK
-               ? NGX_CONF_OK : NGX_CONF_ERROR;
+        /* what did not change (the origins) is shared with the parent's */
+        return ngx_http_corsgate_compile(cf, conf,
+                                         prev->policy == NGX_CONF_UNSET_PTR
+                                         ? NULL : prev->policy)
+               == NGX_OK ? NGX_CONF_OK : NGX_CONF_ERROR;
     }
 
     /* the http level is never merged itself: compile it when first used */
 
     if (prev->policy == NGX_CONF_UNSET_PTR
-        && ngx_http_corsgate_compile(cf, prev) != NGX_OK)
+        && ngx_http_corsgate_compile(cf, prev, NULL) != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
@@ -728,7 +731,8 @@ ngx_http_corsgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
 
 static ngx_int_t
-ngx_http_corsgate_compile(ngx_conf_t *cf, ngx_http_corsgate_loc_conf_t *clcf)
+ngx_http_corsgate_compile(ngx_conf_t *cf, ngx_http_corsgate_loc_conf_t *clcf,
+    corsgate_policy *base)
 {
     u_char               msg[NGX_HTTP_CORSGATE_MESSAGE_MAX];
     size_t               len;
@@ -787,7 +791,8 @@ ngx_http_corsgate_compile(ngx_conf_t *cf, ngx_http_corsgate_loc_conf_t *clcf)
     }
 
     if (rc == CORSGATE_RESULT_OK) {
-        rc = corsgate_builder_build(b, &clcf->policy, msg, sizeof(msg), &len);
+        rc = corsgate_builder_build_sharing(b, base, &clcf->policy, msg,
+                                            sizeof(msg), &len);
     }
 
     corsgate_builder_free(b);
