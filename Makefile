@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 PYTEST ?= python3 -m pytest
 
 .PHONY: help setup build lib nginx-module envoy-filter header check-header \
-        check-symbols lint test test-rust test-c test-http test-browser \
+        check-abi check-symbols lint test test-rust test-c test-http test-browser \
         test-envoy-versions run bench \
         bench-core bench-core-instructions bench-nginx bench-envoy \
         bench-envoy-instructions install clean
@@ -45,6 +45,11 @@ check-header:
 check-symbols: build
 	scripts/check-symbols
 
+# abidiff against abi/libcorsgate.so.<ABI>.abi (ABI.md); builds the
+# release library with DWARF (cargo profile abi).
+check-abi:
+	scripts/check-abi
+
 install: lib
 	DESTDIR="$(DESTDIR)" scripts/install "$(PREFIX)"
 
@@ -56,8 +61,8 @@ run: setup nginx-module
 # --- test --------------------------------------------------------------------
 
 # The README's test command: everything, on a fresh machine.
-test: setup build lint test-rust check-header check-symbols test-c test-http \
-      test-browser test-envoy-versions
+test: setup build lint test-rust check-header check-abi check-symbols test-c \
+      test-http test-browser test-envoy-versions
 
 lint:
 	$(CARGO) fmt --check
@@ -71,7 +76,8 @@ test-c: lib
 	scripts/c-tests
 
 test-http: build
-	$(PYTEST) -q tests/harness tests/c tests/nginx tests/envoy tests/hostile
+	$(PYTEST) -q tests/harness tests/c tests/nginx tests/envoy tests/hostile \
+	    tests/failures
 
 test-browser: build
 	scripts/browser-tests

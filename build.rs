@@ -2,6 +2,6 @@
 
 fn main() {
     // Keep in step with CORSGATE_ABI_VERSION in src/ffi/types.rs.
-    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libcorsgate.so.1");
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libcorsgate.so.2");
     println!("cargo:rerun-if-changed=build.rs");
 }

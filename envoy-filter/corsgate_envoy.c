@@ -48,8 +48,9 @@ typedef struct cg_config {
     bool counted;         /* every counter could be defined */
 } cg_config;
 
-/* Per stream. `decision` is evaluated in place and never moved: its header
- * values may point into its own storage. */
+/* Per stream. The decision holds no pointer into itself; values copied
+ * from the request (which Envoy frees after the request hook) live inside
+ * it and are resolved by corsgate_decision_header at this address. */
 typedef struct cg_filter {
     const cg_config *config;
     bool decided;
@@ -409,6 +410,7 @@ cg_record(envoy_dm_filter_envoy env, const cg_filter *f)
     const cg_config *cfg = f->config;
     size_t i = corsgate_outcome_index(d->kind, d->reason);
     const cg_outcome *o = i < cfg->outcomes_len ? &cfg->outcomes[i] : NULL;
+    corsgate_slice detail = corsgate_decision_detail(d);
     char line[256];
     int n;
 
@@ -420,10 +422,10 @@ cg_record(envoy_dm_filter_envoy env, const cg_filter *f)
         && envoy_dynamic_module_callback_log_enabled(ENVOY_DM_LOG_DEBUG)) {
         n = snprintf(line, sizeof(line), "corsgate: denied %s: %s%s%.*s%s",
                      corsgate_kind_str(d->kind),
-                     corsgate_reason_str(d->reason), d->detail.len ? " (" : "",
-                     (int)(d->detail.len < 128 ? d->detail.len : 128),
-                     d->detail.len ? (const char *)d->detail.ptr : "",
-                     d->detail.len ? ")" : "");
+                     corsgate_reason_str(d->reason), detail.len ? " (" : "",
+                     (int)(detail.len < 128 ? detail.len : 128),
+                     detail.len ? (const char *)detail.ptr : "",
+                     detail.len ? ")" : "");
         if (n > 0) {
             cg_log(ENVOY_DM_LOG_DEBUG, line,
                    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1,
@@ -445,11 +447,11 @@ envoy_dynamic_module_on_http_filter_request_headers(envoy_dm_filter_envoy env,
     corsgate_request req;
     corsgate_result rc;
     envoy_dm_header out[CORSGATE_DECISION_MAX_HEADERS];
-    const corsgate_header *h;
+    corsgate_header h;
     const cg_outcome *o;
     const char *reason;
     envoy_dm_buffer details = CG_BUF("corsgate");
-    size_t i, n;
+    size_t n;
 
     (void)end_of_stream;
 #ifdef CORSGATE_ENVOY_EMPTY_HOOKS
@@ -463,11 +465,12 @@ envoy_dynamic_module_on_http_filter_request_headers(envoy_dm_filter_envoy env,
     }
 
     cg_read_request(env, &req);
+    /* On any failure corsgate writes its safe denial (strip the upstream's
+     * CORS headers, add none): applied and counted like any decision. */
     rc = corsgate_evaluate(policy, &req, &f->decision);
-    if (rc != CORSGATE_RESULT_OK && rc != CORSGATE_RESULT_PANIC) {
+    if (rc != CORSGATE_RESULT_OK) {
         reason = corsgate_result_str(rc);
         cg_log(ENVOY_DM_LOG_ERROR, reason, strlen(reason), __LINE__);
-        return ENVOY_DM_CONTINUE;
     }
     f->decided = true;
     o = cg_record(env, f);
@@ -475,12 +478,12 @@ envoy_dynamic_module_on_http_filter_request_headers(envoy_dm_filter_envoy env,
     if (f->decision.action != CORSGATE_ACTION_RESPOND) {
         return ENVOY_DM_CONTINUE;
     }
-    n = f->decision.headers_len < CORSGATE_DECISION_MAX_HEADERS
-            ? f->decision.headers_len : CORSGATE_DECISION_MAX_HEADERS;
-    for (i = 0; i < n; i++) {
-        h = &f->decision.headers[i];
-        out[i] = (envoy_dm_header){(const char *)h->name.ptr, h->name.len,
-                                   (const char *)h->value.ptr, h->value.len};
+    for (n = 0; n < CORSGATE_DECISION_MAX_HEADERS
+                && corsgate_decision_header(&f->decision, n, &h)
+                       == CORSGATE_RESULT_OK;
+         n++) {
+        out[n] = (envoy_dm_header){(const char *)h.name.ptr, h.name.len,
+                                   (const char *)h.value.ptr, h.value.len};
     }
     if (o != NULL) {
         details = (envoy_dm_buffer){o->details, o->details_len};
@@ -502,7 +505,7 @@ envoy_dynamic_module_on_http_filter_response_headers(envoy_dm_filter_envoy env,
     const cg_filter *f = (const cg_filter *)filter;
     const corsgate_decision *d = &f->decision;
     const corsgate_slice *owned;
-    const corsgate_header *h;
+    corsgate_header h;
     size_t i, n;
 
     (void)end_of_stream;
@@ -518,22 +521,20 @@ envoy_dynamic_module_on_http_filter_response_headers(envoy_dm_filter_envoy env,
                 (envoy_dm_buffer){NULL, 0});
         }
     }
-    n = d->headers_len < CORSGATE_DECISION_MAX_HEADERS
-            ? d->headers_len : CORSGATE_DECISION_MAX_HEADERS;
-    for (i = 0; i < n; i++) {
-        h = &d->headers[i];
+    for (i = 0; corsgate_decision_header(d, i, &h) == CORSGATE_RESULT_OK;
+         i++) {
         /* Once the owned names are gone, adding one is setting it, and
          * cheaper: Envoy's set first searches for the name to replace. */
-        if (h->op == CORSGATE_HEADER_OP_APPEND
+        if (h.op == CORSGATE_HEADER_OP_APPEND
             || (d->strip_upstream
-                && corsgate_is_owned_header(h->name.ptr, h->name.len))) {
+                && corsgate_is_owned_header(h.name.ptr, h.name.len))) {
             envoy_dynamic_module_callback_http_add_header(
-                env, ENVOY_DM_RESPONSE_HEADERS, CG_SLICE_BUF(h->name),
-                CG_SLICE_BUF(h->value));
+                env, ENVOY_DM_RESPONSE_HEADERS, CG_SLICE_BUF(h.name),
+                CG_SLICE_BUF(h.value));
         } else {
             envoy_dynamic_module_callback_http_set_header(
-                env, ENVOY_DM_RESPONSE_HEADERS, CG_SLICE_BUF(h->name),
-                CG_SLICE_BUF(h->value));
+                env, ENVOY_DM_RESPONSE_HEADERS, CG_SLICE_BUF(h.name),
+                CG_SLICE_BUF(h.value));
         }
     }
     return ENVOY_DM_CONTINUE;

@@ -21,7 +21,7 @@
 /**
  * The ABI version; the SONAME is `libcorsgate.so.<CORSGATE_ABI_VERSION>`.
  */
-#define CORSGATE_ABI_VERSION 1
+#define CORSGATE_ABI_VERSION 2
 
 /**
  * Most `Access-Control-Request-Headers` lines a request keeps; a request
@@ -30,10 +30,10 @@
 #define CORSGATE_REQUEST_HEADERS_MAX_LINES 8
 
 /**
- * Most headers one decision asks the caller to write (14 are reachable:
- * `access-control-allow-headers` repeats once per echoed request line).
+ * Most headers one decision can hold (its reserved capacity; today's
+ * decisions use at most 15). Read them with `corsgate_decision_header`.
  */
-#define CORSGATE_DECISION_MAX_HEADERS 15
+#define CORSGATE_DECISION_MAX_HEADERS 24
 
 /**
  * Longest `Origin` accepted, in bytes; longer ones are denied.
@@ -41,10 +41,11 @@
 #define CORSGATE_ORIGIN_MAX_LEN 512
 
 /**
- * Bytes of private storage in a decision (request bytes it keeps: the
- * origin, the detail, an echoed method and echoed request-header lines).
+ * Size of a decision's internal area, in 8-byte words: room for
+ * `CORSGATE_DECISION_MAX_HEADERS` headers and the request bytes they
+ * echo. `sizeof(corsgate_decision)` is 8192 on LP64 targets.
  */
-#define CORSGATE_DECISION_STORAGE_LEN 5632
+#define CORSGATE_DECISION_INTERNAL_WORDS 1020
 
 /**
  * What the caller does next.
@@ -56,12 +57,13 @@ enum corsgate_action
  {
   /**
    * Let the request go on. On its response (whatever the status),
-   * remove the owned headers when `strip_upstream`, then write `headers`.
+   * remove the owned headers when `strip_upstream`, then write the
+   * decision's headers (`corsgate_decision_header`).
    */
   CORSGATE_ACTION_CONTINUE = 0,
   /**
-   * Answer now with `status`, an empty body and `headers`; the upstream
-   * never runs.
+   * Answer now with `status`, an empty body and the decision's headers;
+   * the upstream never runs.
    */
   CORSGATE_ACTION_RESPOND = 1,
 };
@@ -164,7 +166,8 @@ enum corsgate_reason
    */
   CORSGATE_REASON_METHOD_DUPLICATED = 22,
   /**
-   * "header-not-allowed": `detail` names the first refused header.
+   * "header-not-allowed": the detail (`corsgate_decision_detail`) names
+   * the first refused header.
    */
   CORSGATE_REASON_HEADER_NOT_ALLOWED = 30,
   /**
@@ -213,6 +216,15 @@ enum corsgate_result
    * corsgate failed internally; nothing was changed (see each call).
    */
   CORSGATE_RESULT_PANIC = 2,
+  /**
+   * An index is past the end (`corsgate_decision_header`).
+   */
+  CORSGATE_RESULT_OUT_OF_RANGE = 3,
+  /**
+   * The request bytes a decision must keep do not fit in it (a
+   * requested method longer than the decision's room); denied safely.
+   */
+  CORSGATE_RESULT_REQUEST_TOO_LARGE = 4,
   /**
    * The policy is invalid (unknown or repeated fields, invalid values);
    * the message says every problem.
@@ -266,7 +278,8 @@ typedef uint32_t corsgate_verdict;
 typedef struct corsgate_builder corsgate_builder;
 
 /**
- * A compiled policy (opaque). Immutable once built.
+ * A compiled policy (opaque), reference-counted: immutable once built,
+ * shared by every holder, freed when the last reference is released.
  */
 typedef struct corsgate_policy corsgate_policy;
 
@@ -339,29 +352,18 @@ typedef struct corsgate_outcome {
 } corsgate_outcome;
 
 /**
- * One response header to write.
- */
-typedef struct corsgate_header {
-  /**
-   * Lowercase name; static.
-   */
-  struct corsgate_slice name;
-  /**
-   * Value; borrowed from the policy or from the decision's own storage.
-   */
-  struct corsgate_slice value;
-  /**
-   * Replace or append.
-   */
-  corsgate_header_op op;
-} corsgate_header;
-
-/**
- * What to do with one request: written by `corsgate_evaluate` into memory
- * the caller provides. Request bytes the decision needs (the reflected
- * origin, `detail`) are copied into `storage`, so header values may point
- * into the decision itself: do not move or copy a decision after
- * evaluating; evaluate into its final place.
+ * What to do with one request: written whole by `corsgate_evaluate` into
+ * memory the caller provides.
+ *
+ * A decision holds no pointer into itself: it may be copied, returned by
+ * value, `memcpy`d or `realloc`ed freely, and each copy stays valid on
+ * its own. Read its headers and `detail` through `corsgate_decision_header`
+ * and `corsgate_decision_detail`, which resolve them at call time: values
+ * copied from the request (the reflected origin, echoed request method
+ * and header names, `detail`) point into the copy passed in; the others
+ * are static or borrowed from the policy, which must still be held
+ * (`corsgate_policy_retain`). The public fields are fixed for this ABI
+ * version; `internal` is corsgate's and has no meaning to the caller.
  */
 typedef struct corsgate_decision {
   /**
@@ -387,7 +389,7 @@ typedef struct corsgate_decision {
   uint32_t status;
   /**
    * Remove every header `corsgate_is_owned_header` names from the
-   * upstream's response before writing `headers`.
+   * upstream's response before writing the headers.
    */
   bool strip_upstream;
   /**
@@ -395,55 +397,72 @@ typedef struct corsgate_decision {
    */
   bool report_only;
   /**
-   * How many entries of `headers` are in use.
+   * How many headers `corsgate_decision_header` gives (at most
+   * `CORSGATE_DECISION_MAX_HEADERS`).
    */
   size_t headers_len;
   /**
-   * The headers to write, in order. `access-control-allow-headers`
-   * may repeat (one line per echoed request line). Values borrow from
-   * the policy, from `storage` (the reflected origin), or, on an allowed
-   * preflight (always `CORSGATE_ACTION_RESPOND`) under a credentialed
-   * `*`, from the request's `Access-Control-Request-Method` and
-   * `Access-Control-Request-Headers` bytes: write the reply before the
-   * request's headers go.
+   * Internal: read only through the `corsgate_decision_*` accessors.
    */
-  struct corsgate_header headers[CORSGATE_DECISION_MAX_HEADERS];
-  /**
-   * What was refused (a header name, a method, an origin), for logs;
-   * empty when nothing is named. A token or a well-formed origin,
-   * possibly truncated.
-   */
-  struct corsgate_slice detail;
-  /**
-   * Private.
-   */
-  uint8_t storage[CORSGATE_DECISION_STORAGE_LEN];
+  uint64_t internal[CORSGATE_DECISION_INTERNAL_WORDS];
 } corsgate_decision;
+
+/**
+ * One response header to write.
+ */
+typedef struct corsgate_header {
+  /**
+   * Lowercase name; static.
+   */
+  struct corsgate_slice name;
+  /**
+   * Value: static, borrowed from the policy, or inside the decision it
+   * was read from (see `corsgate_decision_header`).
+   */
+  struct corsgate_slice value;
+  /**
+   * Replace or append.
+   */
+  corsgate_header_op op;
+} corsgate_header;
 
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
 /**
- * The library version, e.g. "corsgate/0.1.0".
+ * The library version, e.g. "corsgate/0.1.0", for humans and logs.
  *
- * Ownership: static; never free it.
+ * Ownership: static, NUL-terminated; never free it.
+ * Lifetime: the library's.
  * Thread safety: any thread.
+ * NULL: takes no pointer.
+ * Returns: the version string.
  */
 const char *corsgate_version(void);
 
 /**
  * The ABI version this library implements (`CORSGATE_ABI_VERSION` of
- * the header it was built with). A caller built against another major
- * ABI version must not use it.
+ * the header it was built with, the SONAME major). A caller built against
+ * another ABI version must not use it.
+ *
+ * Ownership: nothing is passed or returned by pointer.
+ * Lifetime: not applicable.
+ * Thread safety: any thread.
+ * NULL: takes no pointer.
+ * Returns: `CORSGATE_ABI_VERSION`.
  */
 uint32_t corsgate_abi_version(void);
 
 /**
  * A static description of a `corsgate_result`, e.g. "invalid policy".
  *
- * Ownership: static; never free it.
- * Returns: "unknown result" for a value that is not a `corsgate_result`.
+ * Ownership: static, NUL-terminated; never free it.
+ * Lifetime: the library's.
+ * Thread safety: any thread.
+ * NULL: takes no pointer; never returns NULL.
+ * Returns: the description; "unknown result" for a value that is not a
+ * `corsgate_result`.
  */
 const char *corsgate_result_str(uint32_t result);
 
@@ -451,8 +470,11 @@ const char *corsgate_result_str(uint32_t result);
  * The static text form of a `corsgate_reason`, e.g. "origin-not-allowed"
  * (what `$cors_result`, counters and the debug header use).
  *
- * Ownership: static; never free it.
- * Returns: "unknown" for a value that is not a `corsgate_reason`.
+ * Ownership: static, NUL-terminated; never free it.
+ * Lifetime: the library's.
+ * Thread safety: any thread.
+ * NULL: takes no pointer; never returns NULL.
+ * Returns: the text; "unknown" for a value that is not a `corsgate_reason`.
  */
 const char *corsgate_reason_str(uint32_t reason);
 
@@ -460,8 +482,11 @@ const char *corsgate_reason_str(uint32_t reason);
  * The static text form of a `corsgate_verdict`: "not-cors", "allowed" or
  * "denied".
  *
- * Ownership: static; never free it.
- * Returns: "unknown" for a value that is not a `corsgate_verdict`.
+ * Ownership: static, NUL-terminated; never free it.
+ * Lifetime: the library's.
+ * Thread safety: any thread.
+ * NULL: takes no pointer; never returns NULL.
+ * Returns: the text; "unknown" for a value that is not a `corsgate_verdict`.
  */
 const char *corsgate_verdict_str(uint32_t verdict);
 
@@ -469,25 +494,29 @@ const char *corsgate_verdict_str(uint32_t verdict);
  * The static text form of a `corsgate_kind`: "not-cors", "preflight" or
  * "actual".
  *
- * Ownership: static; never free it.
- * Returns: "unknown" for a value that is not a `corsgate_kind`.
+ * Ownership: static, NUL-terminated; never free it.
+ * Lifetime: the library's.
+ * Thread safety: any thread.
+ * NULL: takes no pointer; never returns NULL.
+ * Returns: the text; "unknown" for a value that is not a `corsgate_kind`.
  */
 const char *corsgate_kind_str(uint32_t kind);
 
 /**
- * Compiles a policy from its JSON document (DESIGN.md "The policy").
+ * Compiles a policy from its JSON document (README "The policy").
  *
- * Ownership: on OK, `*policy_out` is a new policy the caller owns; free it
- * with `corsgate_policy_free`.
+ * Ownership: on OK, `*policy_out` is a new policy holding one reference,
+ * the caller's; drop it with `corsgate_policy_release`.
  * Lifetime: `json` is only read during the call.
  * Thread safety: any thread.
  * NULL: `json` may be NULL only with `json_len` 0; `message_out` and
- * `message_len_out` may be NULL.
+ * `message_len_out` may be NULL; `policy_out` NULL is NULL_PARAMETER.
  * Returns: OK; NULL_PARAMETER; INVALID_JSON (not a JSON object) or
  * INVALID_POLICY (unknown fields, invalid values), with every problem
  * (one per line, each naming the field, the value and the fix)
  * copied into `message_out` (at most `message_cap` bytes, not
  * NUL-terminated) and its full length in `*message_len_out`; PANIC.
+ * `*policy_out` is written only on OK.
  */
 corsgate_result corsgate_policy_from_json(const uint8_t *json,
                                           size_t json_len,
@@ -497,10 +526,46 @@ corsgate_result corsgate_policy_from_json(const uint8_t *json,
                                           size_t *message_len_out);
 
 /**
- * Frees a policy. NULL is a no-op.
+ * Takes one more reference to a policy, for a holder that must keep it
+ * alive independently (a request in flight while the host swaps in a new
+ * policy: ABI.md "Swapping a policy").
  *
- * Ownership: takes `policy`; it must come from this library and not be
- * used after, by any thread.
+ * Ownership: the caller owns one more reference; drop it with
+ * `corsgate_policy_release`.
+ * Lifetime: the policy lives until its last reference is released.
+ * Thread safety: any thread, concurrently with evaluations, retains and
+ * releases of the same policy (the count is atomic). The caller must
+ * already hold a reference while calling: retaining a pointer another
+ * thread may be releasing at the same time needs the host's own lock.
+ * NULL: returns NULL.
+ * Returns: `policy` itself (so `p = corsgate_policy_retain(shared)`).
+ */
+struct corsgate_policy *corsgate_policy_retain(const struct corsgate_policy *policy);
+
+/**
+ * Drops one reference to a policy; the last one frees it.
+ *
+ * Ownership: takes the caller's reference; the caller must not use the
+ * pointer after, nor any decision evaluated with it that it does not
+ * cover by another reference.
+ * Lifetime: header values of decisions evaluated with this policy that
+ * borrow from it are valid until its last reference is released.
+ * Thread safety: any thread, concurrently with evaluations by holders of
+ * other references.
+ * NULL: a no-op.
+ * Returns: nothing.
+ */
+void corsgate_policy_release(const struct corsgate_policy *policy);
+
+/**
+ * Drops one reference to a policy: the same as `corsgate_policy_release`
+ * (kept for hosts that own a policy alone and never retain it).
+ *
+ * Ownership: takes the caller's reference.
+ * Lifetime: as `corsgate_policy_release`.
+ * Thread safety: as `corsgate_policy_release`.
+ * NULL: a no-op.
+ * Returns: nothing.
  */
 void corsgate_policy_free(struct corsgate_policy *policy);
 
@@ -508,14 +573,22 @@ void corsgate_policy_free(struct corsgate_policy *policy);
  * True when the policy answers every origin the same way (it allows
  * `*`), so its responses need no `Vary: Origin`.
  *
+ * Ownership: borrows `policy` for the call.
+ * Lifetime: nothing is kept.
+ * Thread safety: any thread.
  * NULL: returns false.
+ * Returns: the answer; false on PANIC.
  */
 bool corsgate_policy_is_origin_independent(const struct corsgate_policy *policy);
 
 /**
  * True when the policy is in `mode: "report"` (decisions change nothing).
  *
+ * Ownership: borrows `policy` for the call.
+ * Lifetime: nothing is kept.
+ * Thread safety: any thread.
  * NULL: returns false.
+ * Returns: the answer; false on PANIC.
  */
 bool corsgate_policy_is_report_only(const struct corsgate_policy *policy);
 
@@ -525,25 +598,36 @@ bool corsgate_policy_is_report_only(const struct corsgate_policy *policy);
  *
  * Ownership: on OK, the caller owns `*builder_out`; free it with
  * `corsgate_builder_free`.
- * Thread safety: a builder is used by one thread at a time.
- * Returns: OK, NULL_PARAMETER, PANIC.
+ * Lifetime: until freed.
+ * Thread safety: any thread; a builder is then used by one thread at a
+ * time.
+ * NULL: `builder_out` NULL is NULL_PARAMETER.
+ * Returns: OK, NULL_PARAMETER, PANIC; `*builder_out` is written only on OK.
  */
 corsgate_result corsgate_builder_new(struct corsgate_builder **builder_out);
 
 /**
- * Frees a builder. NULL is a no-op.
+ * Frees a builder.
  *
- * Ownership: takes `builder`.
+ * Ownership: takes `builder`; policies built from it stay valid.
+ * Lifetime: `builder` must not be used after.
+ * Thread safety: the thread using the builder.
+ * NULL: a no-op.
+ * Returns: nothing.
  */
 void corsgate_builder_free(struct corsgate_builder *builder);
 
 /**
  * Sets every field present in a JSON policy document (fields set later
- * win). On error the builder is unchanged.
+ * win). The document is merged into a copy of the builder, swapped in
+ * only when complete: on any error, PANIC included, the builder is
+ * unchanged.
  *
+ * Ownership: borrows `builder` for the call.
  * Lifetime: `json` is only read during the call.
- * NULL: `json` may be NULL only with `json_len` 0; the message pointers
- * may be NULL.
+ * Thread safety: the thread using the builder.
+ * NULL: `builder` NULL is NULL_PARAMETER; `json` may be NULL only with
+ * `json_len` 0; the message pointers may be NULL.
  * Returns: OK; NULL_PARAMETER; INVALID_JSON (not a JSON object) or
  * INVALID_POLICY (unknown or repeated fields), with the message as in
  * `corsgate_policy_from_json`; PANIC.
@@ -560,10 +644,13 @@ corsgate_result corsgate_builder_merge_json(struct corsgate_builder *builder,
  * text values as written in a configuration file: list fields take every
  * value, the others exactly one ("on"/"off"/"true"/"false", "600", "204",
  * "reject", "report", …). Values are checked by `corsgate_builder_build`,
- * which reports every problem at once.
+ * which reports every problem at once. On error the builder is unchanged.
  *
+ * Ownership: borrows `builder`, `field` and `values` for the call.
  * Lifetime: the bytes are copied; they may be freed after the call.
- * NULL: `values` may be NULL only with `values_len` 0.
+ * Thread safety: the thread using the builder.
+ * NULL: `builder` NULL is NULL_PARAMETER; `field` and `values` may be
+ * NULL only with length 0 (each value too).
  * Returns: OK; NULL_PARAMETER; UNKNOWN_FIELD for a name that is not a
  * policy field; INVALID_TEXT when a value is not UTF-8; PANIC.
  */
@@ -580,7 +667,9 @@ corsgate_result corsgate_builder_set(struct corsgate_builder *builder,
  * Problems that involve other fields (an `http://` origin with
  * credentials) are reported by `corsgate_builder_build` only.
  *
+ * Ownership: borrows every argument for the call.
  * Lifetime: everything is only read during the call.
+ * Thread safety: any thread.
  * NULL: as `corsgate_builder_set`; the message pointers may be NULL.
  * Returns: OK; NULL_PARAMETER; UNKNOWN_FIELD, INVALID_TEXT or
  * INVALID_POLICY with a message naming the field (and, for
@@ -599,9 +688,15 @@ corsgate_result corsgate_field_check(const uint8_t *field,
  * Validates and compiles the builder's fields into a new policy. The
  * builder is unchanged and may be reused.
  *
- * Ownership: on OK, the caller owns `*policy_out`.
+ * Ownership: on OK, `*policy_out` is a new policy holding one reference,
+ * the caller's (`corsgate_policy_release`).
+ * Lifetime: the policy does not borrow from the builder.
+ * Thread safety: the thread using the builder.
+ * NULL: `builder` or `policy_out` NULL is NULL_PARAMETER; the message
+ * pointers may be NULL.
  * Returns: OK; NULL_PARAMETER; INVALID_POLICY with every problem in the
- * message, as in `corsgate_policy_from_json`; PANIC.
+ * message, as in `corsgate_policy_from_json`; PANIC. `*policy_out` is
+ * written only on OK.
  */
 corsgate_result corsgate_builder_build(const struct corsgate_builder *builder,
                                        struct corsgate_policy **policy_out,
@@ -610,11 +705,39 @@ corsgate_result corsgate_builder_build(const struct corsgate_builder *builder,
                                        size_t *message_len_out);
 
 /**
- * Starts a request view: the method, and no headers yet.
+ * As `corsgate_builder_build`, but the new policy shares `base`'s
+ * compiled origins (origin sets, regex automaton: most of a policy's
+ * memory) when the builder's `allow_origins` is the same value, as
+ * written, as the one `base` was compiled from. For hosts that compile
+ * many policies differing in a few fields (NGINX locations overriding
+ * one directive). The result is the same as without sharing.
  *
+ * Ownership: on OK, `*policy_out` is a new policy holding one reference,
+ * the caller's; `base` is only borrowed.
+ * Lifetime: the new policy keeps what it shares alive by itself; `base`
+ * may be released at any time after the call.
+ * Thread safety: the thread using the builder; `base` may be in use by
+ * any threads.
+ * NULL: `base` NULL is `corsgate_builder_build`; otherwise as it.
+ * Returns: as `corsgate_builder_build`.
+ */
+corsgate_result corsgate_builder_build_sharing(const struct corsgate_builder *builder,
+                                               const struct corsgate_policy *base,
+                                               struct corsgate_policy **policy_out,
+                                               uint8_t *message_out,
+                                               size_t message_cap,
+                                               size_t *message_len_out);
+
+/**
+ * Starts a request view: the method, and no headers yet. `*request` is
+ * written whole; its previous contents may be anything.
+ *
+ * Ownership: `request` is the caller's (stack, pool); nothing to free.
  * Lifetime: `request` borrows `method` (and later each header value) until
  * `corsgate_evaluate` returns; nothing is copied.
+ * Thread safety: one thread per request view.
  * NULL: `request` NULL is a no-op; `method` may be NULL only with length 0.
+ * Returns: nothing.
  */
 void corsgate_request_init(struct corsgate_request *request,
                            const uint8_t *method,
@@ -622,12 +745,17 @@ void corsgate_request_init(struct corsgate_request *request,
 
 /**
  * Offers one request header line (any name, any case; pass every line,
- * in order). Returns true when corsgate reads this header, false when it
- * ignores it.
+ * in order).
  *
+ * Ownership: `request` is the caller's; `name` and `value` stay the
+ * caller's.
  * Lifetime: `request` keeps pointing at `value` until
  * `corsgate_evaluate` returns; `name` is only read during the call.
- * NULL: returns false.
+ * Thread safety: one thread per request view.
+ * NULL: `request` or `name` NULL (with a length) returns false; `value`
+ * may be NULL only with length 0.
+ * Returns: true when corsgate reads this header, false when it ignores it
+ * (or on NULL / PANIC).
  */
 bool corsgate_request_add_header(struct corsgate_request *request,
                                  const uint8_t *name,
@@ -640,7 +768,10 @@ bool corsgate_request_add_header(struct corsgate_request *request,
  * fetch headers by name (Envoy). Stores the count in `*len_out`.
  *
  * Ownership: static array; never free it.
+ * Lifetime: the library's.
+ * Thread safety: any thread.
  * NULL: `len_out` may be NULL.
+ * Returns: the array (never NULL).
  */
 const struct corsgate_slice *corsgate_request_header_names(size_t *len_out);
 
@@ -650,14 +781,21 @@ const struct corsgate_slice *corsgate_request_header_names(size_t *len_out);
  * writing the decision's headers.
  *
  * Ownership: static array; never free it.
+ * Lifetime: the library's.
+ * Thread safety: any thread.
  * NULL: `len_out` may be NULL.
+ * Returns: the array (never NULL).
  */
 const struct corsgate_slice *corsgate_owned_header_names(size_t *len_out);
 
 /**
  * True when `name` (any case) is a response header corsgate owns.
  *
+ * Ownership: borrows `name` for the call.
+ * Lifetime: nothing is kept.
+ * Thread safety: any thread.
  * NULL: returns false unless `name_len` is 0.
+ * Returns: the answer; false on PANIC.
  */
 bool corsgate_is_owned_header(const uint8_t *name, size_t name_len);
 
@@ -667,13 +805,22 @@ bool corsgate_is_owned_header(const uint8_t *name, size_t name_len);
  * Stores the count in `*len_out`.
  *
  * Ownership: static array; never free it.
+ * Lifetime: the library's.
+ * Thread safety: any thread.
  * NULL: `len_out` may be NULL.
+ * Returns: the array (never NULL).
  */
 const struct corsgate_outcome *corsgate_outcomes(size_t *len_out);
 
 /**
- * The position of a decision's `kind` and `reason` in `corsgate_outcomes`,
- * or that array's length when no decision has this pair.
+ * The position of a decision's `kind` and `reason` in `corsgate_outcomes`.
+ *
+ * Ownership: nothing is passed by pointer.
+ * Lifetime: not applicable.
+ * Thread safety: any thread.
+ * NULL: takes no pointer.
+ * Returns: the index, or the length of `corsgate_outcomes` when no
+ * decision has this pair (or on PANIC).
  */
 size_t corsgate_outcome_index(uint32_t kind, uint32_t reason);
 
@@ -681,20 +828,59 @@ size_t corsgate_outcome_index(uint32_t kind, uint32_t reason);
  * Decides one request. Call it once per request; it never allocates and
  * runs in time linear in the request's CORS header bytes.
  *
+ * On every result, `*decision_out` (when not NULL) is written whole; its
+ * previous contents may be anything. On OK it is the policy's decision;
+ * on any other result it is the safe denial: verdict DENIED, reason
+ * INTERNAL_ERROR, action CONTINUE, `strip_upstream` set, no headers. A
+ * host applies whatever decision it gets, the same way.
+ *
  * Ownership: `decision_out` is the caller's (stack, pool, per-stream
  * struct); nothing to free.
- * Lifetime: the decision copies what it needs from the request into its
- * own storage, so it stays valid after the request's header memory is
- * gone, as long as the policy is alive and the decision is not moved or
- * copied (header values may point into it): evaluate into its final place.
+ * Lifetime: the decision copies what it needs from the request into
+ * itself, so it stays valid after the request's bytes are gone, wherever
+ * it is copied; header values that borrow from the policy stay valid
+ * while the caller holds a reference to it (`corsgate_policy_retain`).
  * Thread safety: any number of threads may evaluate with one policy.
- * NULL: NULL_PARAMETER, nothing written.
- * Returns: OK; NULL_PARAMETER; PANIC, with `*decision_out` a safe denial
- * (reason INTERNAL_ERROR, no CORS headers).
+ * NULL: `policy` or `request` NULL is NULL_PARAMETER (with the safe
+ * denial written); `decision_out` NULL is NULL_PARAMETER, nothing written.
+ * Returns: OK; NULL_PARAMETER; REQUEST_TOO_LARGE (request bytes the
+ * decision must keep do not fit); PANIC.
  */
 corsgate_result corsgate_evaluate(const struct corsgate_policy *policy,
                                   const struct corsgate_request *request,
                                   struct corsgate_decision *decision_out);
+
+/**
+ * Header `index` of a decision (0 to `headers_len - 1`, in the order to
+ * write them), resolved at the address of `decision`: a value copied from
+ * the request points into `*decision` itself, the others at static
+ * strings or into the policy.
+ *
+ * Ownership: borrows `decision`; `*header_out` borrows as just said.
+ * Lifetime: `header_out->value` is valid while `*decision` is neither
+ * changed nor freed (and, for policy values, while the policy is held);
+ * `name` is static.
+ * Thread safety: any thread, for a decision no thread is writing.
+ * NULL: `decision` or `header_out` NULL is NULL_PARAMETER.
+ * Returns: OK with `*header_out` written whole; OUT_OF_RANGE past the
+ * last header (`*header_out` untouched); NULL_PARAMETER; PANIC.
+ */
+corsgate_result corsgate_decision_header(const struct corsgate_decision *decision,
+                                         size_t index,
+                                         struct corsgate_header *header_out);
+
+/**
+ * What a denial refused (a header name, a method, an origin), for logs:
+ * always a token or a well-formed origin, possibly truncated; empty when
+ * nothing is named. Resolved at the address of `decision`.
+ *
+ * Ownership: the bytes are inside `*decision`; never free them.
+ * Lifetime: while `*decision` is neither changed nor freed.
+ * Thread safety: any thread, for a decision no thread is writing.
+ * NULL: `decision` NULL gives the empty slice `(NULL, 0)`.
+ * Returns: the detail, or `(NULL, 0)`.
+ */
+struct corsgate_slice corsgate_decision_detail(const struct corsgate_decision *decision);
 
 #ifdef __cplusplus
 }  // extern "C"

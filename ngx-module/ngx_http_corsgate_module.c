@@ -69,7 +69,7 @@ static void *ngx_http_corsgate_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_corsgate_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_corsgate_compile(ngx_conf_t *cf,
-    ngx_http_corsgate_loc_conf_t *clcf);
+    ngx_http_corsgate_loc_conf_t *clcf, corsgate_policy *base);
 static ngx_str_t ngx_http_corsgate_message(ngx_conf_t *cf,
     corsgate_result rc, u_char *msg, size_t len);
 static void ngx_http_corsgate_policy_error(ngx_conf_t *cf,
@@ -231,7 +231,7 @@ ngx_http_corsgate_header_filter(ngx_http_request_t *r)
 {
     size_t                         j;
     ngx_uint_t                     i;
-    corsgate_header               *ch;
+    corsgate_header                ch;
     corsgate_decision             *d;
     ngx_list_part_t               *part;
     ngx_table_elt_t               *h;
@@ -283,21 +283,22 @@ ngx_http_corsgate_header_filter(ngx_http_request_t *r)
             continue;
         }
 
-        for (j = 0; j < d->headers_len; j++) {
-            ch = &d->headers[j];
-
-            if (ch->op == CORSGATE_HEADER_OP_SET
-                && ch->name.len == h[i].key.len
-                && ngx_strncasecmp(h[i].key.data, (u_char *) ch->name.ptr,
-                                   ch->name.len) == 0)
+        for (j = 0; corsgate_decision_header(d, j, &ch) == CORSGATE_RESULT_OK;
+             j++)
+        {
+            if (ch.op == CORSGATE_HEADER_OP_SET
+                && ch.name.len == h[i].key.len
+                && ngx_strncasecmp(h[i].key.data, (u_char *) ch.name.ptr,
+                                   ch.name.len) == 0)
             {
                 h[i].hash = 0;
             }
         }
     }
 
-    for (j = 0; j < d->headers_len; j++) {
-        ch = &d->headers[j];
+    /* values copied from the request point into *d, in the request pool */
+
+    for (j = 0; corsgate_decision_header(d, j, &ch) == CORSGATE_RESULT_OK; j++) {
 
         h = ngx_list_push(&r->headers_out.headers);
         if (h == NULL) {
@@ -305,10 +306,10 @@ ngx_http_corsgate_header_filter(ngx_http_request_t *r)
         }
 
         h->hash = 1;
-        h->key.len = ch->name.len;
-        h->key.data = (u_char *) ch->name.ptr;
-        h->value.len = ch->value.len;
-        h->value.data = (u_char *) ch->value.ptr;
+        h->key.len = ch.name.len;
+        h->key.data = (u_char *) ch.name.ptr;
+        h->value.len = ch.value.len;
+        h->value.data = (u_char *) ch.value.ptr;
         h->lowcase_key = h->key.data;
 #if (nginx_version >= 1023000)
         h->next = NULL;
@@ -350,6 +351,7 @@ static corsgate_decision *
 ngx_http_corsgate_evaluate(ngx_http_request_t *r, corsgate_policy *policy)
 {
     ngx_uint_t           i;
+    corsgate_slice       detail;
     corsgate_result      rc;
     corsgate_request     req;
     corsgate_decision   *d;
@@ -386,27 +388,24 @@ ngx_http_corsgate_evaluate(ngx_http_request_t *r, corsgate_policy *policy)
                                            h[i].value.data, h[i].value.len);
     }
 
+    /* on any failure corsgate writes its safe denial: applied as any other */
+
     rc = corsgate_evaluate(policy, &req, d);
 
     if (rc != CORSGATE_RESULT_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "cors: evaluation failed: %s", corsgate_result_str(rc));
-
-        if (rc != CORSGATE_RESULT_PANIC) {
-            /* not written: deny, and let nothing CORS through */
-            ngx_memzero(d, sizeof(corsgate_decision));
-            d->verdict = CORSGATE_VERDICT_DENIED;
-            d->reason = CORSGATE_REASON_INTERNAL_ERROR;
-            d->strip_upstream = 1;
-        }
+                      "cors: evaluation failed: %s, denied: %s",
+                      corsgate_result_str(rc), corsgate_reason_str(d->reason));
 
     } else if (d->verdict == CORSGATE_VERDICT_DENIED) {
         /* the detail is a token or a well-formed origin, never raw bytes */
+        detail = corsgate_decision_detail(d);
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "cors: %s: %s \"%*s\"",
                       d->report_only ? "would deny" : "denied",
                       corsgate_reason_str(d->reason),
-                      d->detail.len, d->detail.ptr);
+                      detail.len,
+                      detail.len ? detail.ptr : (const uint8_t *) "");
     }
 
     ngx_http_set_ctx(r, d, ngx_http_corsgate_module);
@@ -710,14 +709,17 @@ ngx_http_corsgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     if (own) {
-        return ngx_http_corsgate_compile(cf, conf) == NGX_OK
-               ? NGX_CONF_OK : NGX_CONF_ERROR;
+        /* what did not change (the origins) is shared with the parent's */
+        return ngx_http_corsgate_compile(cf, conf,
+                                         prev->policy == NGX_CONF_UNSET_PTR
+                                         ? NULL : prev->policy)
+               == NGX_OK ? NGX_CONF_OK : NGX_CONF_ERROR;
     }
 
     /* the http level is never merged itself: compile it when first used */
 
     if (prev->policy == NGX_CONF_UNSET_PTR
-        && ngx_http_corsgate_compile(cf, prev) != NGX_OK)
+        && ngx_http_corsgate_compile(cf, prev, NULL) != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
@@ -729,7 +731,8 @@ ngx_http_corsgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
 
 static ngx_int_t
-ngx_http_corsgate_compile(ngx_conf_t *cf, ngx_http_corsgate_loc_conf_t *clcf)
+ngx_http_corsgate_compile(ngx_conf_t *cf, ngx_http_corsgate_loc_conf_t *clcf,
+    corsgate_policy *base)
 {
     u_char               msg[NGX_HTTP_CORSGATE_MESSAGE_MAX];
     size_t               len;
@@ -788,7 +791,8 @@ ngx_http_corsgate_compile(ngx_conf_t *cf, ngx_http_corsgate_loc_conf_t *clcf)
     }
 
     if (rc == CORSGATE_RESULT_OK) {
-        rc = corsgate_builder_build(b, &clcf->policy, msg, sizeof(msg), &len);
+        rc = corsgate_builder_build_sharing(b, base, &clcf->policy, msg,
+                                            sizeof(msg), &len);
     }
 
     corsgate_builder_free(b);

@@ -6,7 +6,7 @@
  * Compiles the policy once at start (a bad policy: the validation message
  * on stderr, exit status 2), listens on 127.0.0.1:PORT (0 picks a free
  * port; the first line on stdout says which) with a pool of threads that
- * share the compiled policy read-only, and for every request:
+ * share the compiled policy, and for every request:
  *   1. offers every request header line to a corsgate_request,
  *   2. calls corsgate_evaluate once,
  *   3. RESPOND (a preflight, or a request the policy rejects): answers
@@ -14,12 +14,20 @@
  *      CONTINUE: the application answers ({"ok":true} under /api/, 404
  *      elsewhere), then the CORS headers the application may have set are
  *      removed (strip_upstream) and the decision's headers are written.
+ * SIGHUP reloads the policy file without stopping (a bad file: its
+ * message on stderr, the old policy stays). The hot swap (ABI.md "Swapping
+ * a policy"): each request takes its own reference to the current policy
+ * under a mutex held only for that, evaluates and writes its response
+ * with it, then releases it; the reload swaps the pointer under the same
+ * mutex and releases the old one, which is freed when its last request
+ * is done.
  * SIGINT or SIGTERM stops it: the daemon first, then the policy.
  *
  * No CORS rule is written here; everything comes from the decision. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <signal.h>
@@ -44,10 +52,36 @@
 static const char OK_BODY[] = "{\"ok\":true}\n";
 static const char NOT_FOUND_BODY[] = "{\"error\":\"not found\"}\n";
 
-/* What every connection thread shares: read-only after start. */
+/* What every connection thread shares. */
 typedef struct service {
-    const corsgate_policy *policy;
+    pthread_mutex_t lock;    /* guards `policy` (the pointer) only */
+    corsgate_policy *policy; /* the current policy: one reference held */
 } service;
+
+/* A reference to the current policy, for one request. */
+static corsgate_policy *
+current_policy(service *svc)
+{
+    corsgate_policy *policy;
+
+    pthread_mutex_lock(&svc->lock);
+    policy = corsgate_policy_retain(svc->policy);
+    pthread_mutex_unlock(&svc->lock);
+    return policy;
+}
+
+/* Makes `fresh` current; the old policy goes when its last request does. */
+static void
+swap_policy(service *svc, corsgate_policy *fresh)
+{
+    corsgate_policy *old;
+
+    pthread_mutex_lock(&svc->lock);
+    old = svc->policy;
+    svc->policy = fresh;
+    pthread_mutex_unlock(&svc->lock);
+    corsgate_policy_release(old);
+}
 
 
 /* ---- policy -------------------------------------------------------- */
@@ -222,6 +256,7 @@ static bool
 apply_decision(struct MHD_Response *response, const corsgate_decision *d)
 {
     bool ok = true;
+    corsgate_header h;
 
     if (d->report_only) {
         return true; /* report mode: record only, change nothing */
@@ -229,15 +264,17 @@ apply_decision(struct MHD_Response *response, const corsgate_decision *d)
     if (d->strip_upstream) {
         remove_headers(response, NULL);
     }
-    for (size_t i = 0; i < d->headers_len; i++) {
-        const corsgate_header *h = &d->headers[i];
-        char *name = slice_str(h->name);
-        char *value = slice_str(h->value);
+    /* Each header is resolved at d's address: request bytes it echoes are
+     * inside *d, the rest static or in the policy (still held). */
+    for (size_t i = 0; corsgate_decision_header(d, i, &h) == CORSGATE_RESULT_OK;
+         i++) {
+        char *name = slice_str(h.name);
+        char *value = slice_str(h.value);
 
         if (name == NULL || value == NULL) {
             ok = false;
         } else {
-            if (h->op == CORSGATE_HEADER_OP_SET) {
+            if (h.op == CORSGATE_HEADER_OP_SET) {
                 remove_headers(response, name);
             }
             /* APPEND (Vary) adds one more line; HTTP joins repeated
@@ -323,7 +360,8 @@ handle_request(void *cls, struct MHD_Connection *connection, const char *url,
                size_t *upload_data_size, void **request_state)
 {
     static int headers_seen;
-    const service *svc = cls;
+    service *svc = cls;
+    corsgate_policy *policy;
     struct MHD_Response *response = NULL;
     corsgate_request request;
     corsgate_decision decision;
@@ -346,11 +384,13 @@ handle_request(void *cls, struct MHD_Connection *connection, const char *url,
     corsgate_request_init(&request, (const uint8_t *)method, strlen(method));
     MHD_get_connection_values_n(connection, MHD_HEADER_KIND, offer_header,
                                 &request);
-    /* The decision lives here until the response is queued; MHD copies the
-     * header values, so nothing outlives this call. */
-    rc = corsgate_evaluate(svc->policy, &request, &decision);
+    /* This request's own reference: a SIGHUP reload may swap the policy
+     * meanwhile; this one stays alive until released below. MHD copies
+     * the header values, so nothing outlives this call. */
+    policy = current_policy(svc);
+    rc = corsgate_evaluate(policy, &request, &decision);
     if (rc != CORSGATE_RESULT_OK) {
-        /* PANIC: the decision is a safe denial (no CORS headers); go on. */
+        /* Any failure: the decision is the safe denial; apply it. */
         fprintf(stderr, "corsgate-service: evaluate: %s\n",
                 corsgate_result_str(rc));
     }
@@ -361,12 +401,13 @@ handle_request(void *cls, struct MHD_Connection *connection, const char *url,
     } else {
         response = app_response(url, &status);
     }
-    if (response == NULL) {
-        return MHD_NO;
-    }
-    if (!apply_decision(response, &decision)) {
+    if (response != NULL && !apply_decision(response, &decision)) {
         fprintf(stderr, "corsgate-service: a CORS header was not written\n");
         status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    corsgate_policy_release(policy);
+    if (response == NULL) {
+        return MHD_NO;
     }
 
     log_text(stderr, method, 16);
@@ -389,11 +430,11 @@ handle_request(void *cls, struct MHD_Connection *connection, const char *url,
 int
 main(int argc, char **argv)
 {
-    corsgate_policy *policy = NULL;
+    corsgate_policy *policy = NULL, *fresh;
     struct MHD_Daemon *daemon = NULL;
     const union MHD_DaemonInfo *info;
     struct sockaddr_in addr;
-    service svc;
+    service svc = {.policy = NULL};
     sigset_t stop;
     unsigned long port;
     char *end;
@@ -417,19 +458,22 @@ main(int argc, char **argv)
         return 2;
     }
 
-    /* Compile once; every connection thread then shares it read-only. */
+    /* Compile once; every connection thread then shares it. */
     policy = load_policy(argv[1]);
     if (policy == NULL) {
         status = 2;
         goto cleanup;
     }
+    pthread_mutex_init(&svc.lock, NULL);
     svc.policy = policy;
+    policy = NULL; /* svc holds the reference */
 
-    /* Block the stop signals before MHD starts its threads, so that they
+    /* Block the signals before MHD starts its threads, so that they
      * inherit the mask and only sigwait() below receives them. */
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
     if (pthread_sigmask(SIG_BLOCK, &stop, NULL) != 0) {
         fprintf(stderr, "corsgate-service: cannot block signals\n");
         goto cleanup;
@@ -456,17 +500,33 @@ main(int argc, char **argv)
            info != NULL ? (unsigned)info->port : (unsigned)port);
     fflush(stdout);
 
-    if (sigwait(&stop, &sig) != 0) {
-        goto cleanup;
+    for (;;) {
+        if (sigwait(&stop, &sig) != 0) {
+            goto cleanup;
+        }
+        if (sig != SIGHUP) {
+            break;
+        }
+        /* Reload: compile the file again while requests go on. */
+        fresh = load_policy(argv[1]);
+        if (fresh == NULL) {
+            fprintf(stderr, "corsgate-service: reload failed, policy kept\n");
+            continue;
+        }
+        swap_policy(&svc, fresh);
+        fprintf(stderr, "corsgate-service: policy reloaded\n");
     }
     fprintf(stderr, "corsgate-service: signal %d, stopping\n", sig);
     status = 0;
 
 cleanup:
-    /* Stop the threads that use the policy before freeing it. */
+    /* Stop the threads that use the policy before releasing it. */
     if (daemon != NULL) {
         MHD_stop_daemon(daemon);
     }
-    corsgate_policy_free(policy);
+    if (svc.policy != NULL) {
+        corsgate_policy_release(svc.policy);
+        pthread_mutex_destroy(&svc.lock);
+    }
     return status;
 }

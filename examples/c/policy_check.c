@@ -126,9 +126,11 @@ check_request(const corsgate_policy *policy, const char *origin,
     /* The request borrows the caller's bytes until corsgate_evaluate
      * returns; nothing is copied, nothing is allocated. */
     corsgate_request request;
-    /* Evaluate into the decision's final place: header values may point
-     * into the decision itself, so it must not be copied afterwards. */
+    /* The decision holds what it needs of the request; it may be copied
+     * like any struct. Its headers and detail are read through accessors. */
     corsgate_decision decision;
+    corsgate_header header;
+    corsgate_slice detail;
     corsgate_result rc;
 
     corsgate_request_init(&request, (const uint8_t *)method, strlen(method));
@@ -151,8 +153,8 @@ check_request(const corsgate_policy *policy, const char *origin,
 
     rc = corsgate_evaluate(policy, &request, &decision);
     if (rc != CORSGATE_RESULT_OK) {
-        /* Only NULL_PARAMETER or PANIC; after a panic the decision is
-         * still a safe denial that could be applied. */
+        /* On any failure the decision is the safe denial, which a proxy
+         * would apply like any other; this tool reports the error. */
         fprintf(stderr, "policy_check: evaluate: %s\n",
                 corsgate_result_str(rc));
         return 2;
@@ -161,9 +163,9 @@ check_request(const corsgate_policy *policy, const char *origin,
     printf("verdict: %s\n", corsgate_verdict_str(decision.verdict));
     printf("kind:    %s\n", corsgate_kind_str(decision.kind));
     printf("reason:  %s", corsgate_reason_str(decision.reason));
-    if (decision.detail.len > 0) {
-        printf(" (%.*s)", (int)decision.detail.len,
-               (const char *)decision.detail.ptr);
+    detail = corsgate_decision_detail(&decision);
+    if (detail.len > 0) {
+        printf(" (%.*s)", (int)detail.len, (const char *)detail.ptr);
     }
     printf("\n");
     if (decision.report_only) {
@@ -177,12 +179,13 @@ check_request(const corsgate_policy *policy, const char *origin,
                                        : "");
     }
     /* Slices are not NUL-terminated: print them with their length. */
-    for (size_t i = 0; i < decision.headers_len; i++) {
-        const corsgate_header *h = &decision.headers[i];
-
-        printf("  %.*s: %.*s%s\n", (int)h->name.len, (const char *)h->name.ptr,
-               (int)h->value.len, (const char *)h->value.ptr,
-               h->op == CORSGATE_HEADER_OP_APPEND ? "  (append)" : "");
+    for (size_t i = 0;
+         corsgate_decision_header(&decision, i, &header) == CORSGATE_RESULT_OK;
+         i++) {
+        printf("  %.*s: %.*s%s\n", (int)header.name.len,
+               (const char *)header.name.ptr, (int)header.value.len,
+               (const char *)header.value.ptr,
+               header.op == CORSGATE_HEADER_OP_APPEND ? "  (append)" : "");
     }
     return decision.verdict == CORSGATE_VERDICT_DENIED ? 1 : 0;
 }

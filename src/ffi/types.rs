@@ -5,28 +5,23 @@ use std::ffi::{c_char, CStr};
 use crate::evaluate::{self, Action, Decision, HeaderOp, Kind, Reason, Request, Verdict};
 
 /// The ABI version; the SONAME is `libcorsgate.so.<CORSGATE_ABI_VERSION>`.
-pub const CORSGATE_ABI_VERSION: u32 = 1;
+pub const CORSGATE_ABI_VERSION: u32 = 2;
 /// Most `Access-Control-Request-Headers` lines a request keeps; a request
 /// with more is denied (`too-many-header-lines`).
 pub const CORSGATE_REQUEST_HEADERS_MAX_LINES: usize = 8;
-/// Most headers one decision asks the caller to write (14 are reachable:
-/// `access-control-allow-headers` repeats once per echoed request line).
-pub const CORSGATE_DECISION_MAX_HEADERS: usize = 15;
+/// Most headers one decision can hold (its reserved capacity; today's
+/// decisions use at most 15). Read them with `corsgate_decision_header`.
+pub const CORSGATE_DECISION_MAX_HEADERS: usize = 24;
 /// Longest `Origin` accepted, in bytes; longer ones are denied.
 pub const CORSGATE_ORIGIN_MAX_LEN: usize = 512;
-/// Bytes of private storage in a decision (request bytes it keeps: the
-/// origin, the detail, an echoed method and echoed request-header lines).
-pub const CORSGATE_DECISION_STORAGE_LEN: usize = 5632;
+/// Size of a decision's internal area, in 8-byte words: room for
+/// `CORSGATE_DECISION_MAX_HEADERS` headers and the request bytes they
+/// echo. `sizeof(corsgate_decision)` is 8192 on LP64 targets.
+pub const CORSGATE_DECISION_INTERNAL_WORDS: usize = 1020;
 
 const _: () = assert!(CORSGATE_REQUEST_HEADERS_MAX_LINES == evaluate::REQUEST_HEADERS_MAX_LINES);
-const _: () = assert!(CORSGATE_DECISION_MAX_HEADERS == evaluate::DECISION_MAX_HEADERS);
+const _: () = assert!(CORSGATE_DECISION_MAX_HEADERS >= evaluate::DECISION_MAX_HEADERS);
 const _: () = assert!(CORSGATE_ORIGIN_MAX_LEN == crate::origin::MAX_ORIGIN_LEN);
-/// Where the kept request bytes go in `storage`.
-const DETAIL_AT: usize = CORSGATE_ORIGIN_MAX_LEN;
-const METHOD_AT: usize = DETAIL_AT + 512;
-const LINES_AT: usize = METHOD_AT + evaluate::STAR_METHOD_MAX_LEN;
-const _: () =
-    assert!(CORSGATE_DECISION_STORAGE_LEN == LINES_AT + evaluate::REQUEST_HEADERS_MAX_BYTES);
 
 /// Result of a fallible call. 0 is OK; other values are grouped (1–99
 /// call errors, 100–199 policy errors) and never reused.
@@ -39,6 +34,11 @@ pub enum corsgate_result {
     CORSGATE_RESULT_NULL_PARAMETER = 1,
     /// corsgate failed internally; nothing was changed (see each call).
     CORSGATE_RESULT_PANIC = 2,
+    /// An index is past the end (`corsgate_decision_header`).
+    CORSGATE_RESULT_OUT_OF_RANGE = 3,
+    /// The request bytes a decision must keep do not fit in it (a
+    /// requested method longer than the decision's room); denied safely.
+    CORSGATE_RESULT_REQUEST_TOO_LARGE = 4,
     /// The policy is invalid (unknown or repeated fields, invalid values);
     /// the message says every problem.
     CORSGATE_RESULT_INVALID_POLICY = 100,
@@ -57,6 +57,8 @@ impl corsgate_result {
             CORSGATE_RESULT_OK,
             CORSGATE_RESULT_NULL_PARAMETER,
             CORSGATE_RESULT_PANIC,
+            CORSGATE_RESULT_OUT_OF_RANGE,
+            CORSGATE_RESULT_REQUEST_TOO_LARGE,
             CORSGATE_RESULT_INVALID_POLICY,
             CORSGATE_RESULT_INVALID_JSON,
             CORSGATE_RESULT_UNKNOWN_FIELD,
@@ -71,6 +73,10 @@ impl corsgate_result {
             corsgate_result::CORSGATE_RESULT_OK => c"ok",
             corsgate_result::CORSGATE_RESULT_NULL_PARAMETER => c"a required pointer is NULL",
             corsgate_result::CORSGATE_RESULT_PANIC => c"internal error in corsgate",
+            corsgate_result::CORSGATE_RESULT_OUT_OF_RANGE => c"index out of range",
+            corsgate_result::CORSGATE_RESULT_REQUEST_TOO_LARGE => {
+                c"request too large for a decision"
+            }
             corsgate_result::CORSGATE_RESULT_INVALID_POLICY => c"invalid policy",
             corsgate_result::CORSGATE_RESULT_INVALID_JSON => c"invalid policy document",
             corsgate_result::CORSGATE_RESULT_UNKNOWN_FIELD => c"unknown policy field",
@@ -108,10 +114,11 @@ pub enum corsgate_kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum corsgate_action {
     /// Let the request go on. On its response (whatever the status),
-    /// remove the owned headers when `strip_upstream`, then write `headers`.
+    /// remove the owned headers when `strip_upstream`, then write the
+    /// decision's headers (`corsgate_decision_header`).
     CORSGATE_ACTION_CONTINUE = 0,
-    /// Answer now with `status`, an empty body and `headers`; the upstream
-    /// never runs.
+    /// Answer now with `status`, an empty body and the decision's headers;
+    /// the upstream never runs.
     CORSGATE_ACTION_RESPOND = 1,
 }
 
@@ -149,7 +156,8 @@ pub enum corsgate_reason {
     CORSGATE_REASON_METHOD_MALFORMED = 21,
     /// "method-duplicated": several request-method lines.
     CORSGATE_REASON_METHOD_DUPLICATED = 22,
-    /// "header-not-allowed": `detail` names the first refused header.
+    /// "header-not-allowed": the detail (`corsgate_decision_detail`) names
+    /// the first refused header.
     CORSGATE_REASON_HEADER_NOT_ALLOWED = 30,
     /// "headers-malformed": the requested headers are not a token list.
     CORSGATE_REASON_HEADERS_MALFORMED = 31,
@@ -204,7 +212,8 @@ impl corsgate_slice {
 pub struct corsgate_header {
     /// Lowercase name; static.
     pub name: corsgate_slice,
-    /// Value; borrowed from the policy or from the decision's own storage.
+    /// Value: static, borrowed from the policy, or inside the decision it
+    /// was read from (see `corsgate_decision_header`).
     pub value: corsgate_slice,
     /// Replace or append.
     pub op: corsgate_header_op,
@@ -247,26 +256,46 @@ impl corsgate_request {
         }
     }
 
-    /// Records one header line, as [`Request::add_header`] does.
-    pub(crate) fn add_header(&mut self, name: &[u8], value: corsgate_slice) -> bool {
-        use evaluate::{keep_line, RequestHeader};
-        match evaluate::request_header_kind(name) {
-            None => return false,
-            Some(RequestHeader::Origin) => keep_line(
-                std::slice::from_mut(&mut self.origin),
-                &mut self.origin_lines,
-                value,
-            ),
-            Some(RequestHeader::RequestMethod) => keep_line(
-                std::slice::from_mut(&mut self.request_method),
-                &mut self.request_method_lines,
-                value,
-            ),
-            Some(RequestHeader::RequestHeaders) => keep_line(
-                &mut self.request_headers,
-                &mut self.request_headers_lines,
-                value,
-            ),
+    /// Records one header line, as [`Request::add_header`] does, through
+    /// a raw pointer: only the line count and the kept slot are read and
+    /// written, each whole.
+    ///
+    /// # Safety
+    /// `this` must be valid for reads and writes of a `corsgate_request`
+    /// (initialized by `corsgate_request_init`).
+    pub(crate) unsafe fn add_header(
+        this: *mut corsgate_request,
+        name: &[u8],
+        value: corsgate_slice,
+    ) -> bool {
+        use evaluate::RequestHeader;
+        use std::ptr::addr_of_mut;
+        // SAFETY: per the caller; the places are fields of `*this`, and
+        // the slot index is checked against the array length.
+        unsafe {
+            let (slots, cap, lines) = match evaluate::request_header_kind(name) {
+                None => return false,
+                Some(RequestHeader::Origin) => (
+                    addr_of_mut!((*this).origin),
+                    1,
+                    addr_of_mut!((*this).origin_lines),
+                ),
+                Some(RequestHeader::RequestMethod) => (
+                    addr_of_mut!((*this).request_method),
+                    1,
+                    addr_of_mut!((*this).request_method_lines),
+                ),
+                Some(RequestHeader::RequestHeaders) => (
+                    addr_of_mut!((*this).request_headers).cast::<corsgate_slice>(),
+                    CORSGATE_REQUEST_HEADERS_MAX_LINES,
+                    addr_of_mut!((*this).request_headers_lines),
+                ),
+            };
+            let n = lines.read();
+            if (n as usize) < cap {
+                slots.add(n as usize).write(value);
+            }
+            lines.write(n.saturating_add(1));
         }
         true
     }
@@ -295,13 +324,19 @@ impl corsgate_request {
     }
 }
 
-/// What to do with one request: written by `corsgate_evaluate` into memory
-/// the caller provides. Request bytes the decision needs (the reflected
-/// origin, `detail`) are copied into `storage`, so header values may point
-/// into the decision itself: do not move or copy a decision after
-/// evaluating; evaluate into its final place.
+/// What to do with one request: written whole by `corsgate_evaluate` into
+/// memory the caller provides.
+///
+/// A decision holds no pointer into itself: it may be copied, returned by
+/// value, `memcpy`d or `realloc`ed freely, and each copy stays valid on
+/// its own. Read its headers and `detail` through `corsgate_decision_header`
+/// and `corsgate_decision_detail`, which resolve them at call time: values
+/// copied from the request (the reflected origin, echoed request method
+/// and header names, `detail`) point into the copy passed in; the others
+/// are static or borrowed from the policy, which must still be held
+/// (`corsgate_policy_retain`). The public fields are fixed for this ABI
+/// version; `internal` is corsgate's and has no meaning to the caller.
 #[repr(C)]
-#[derive(Debug, Clone, Copy)]
 pub struct corsgate_decision {
     /// Allowed, denied or not CORS.
     pub verdict: corsgate_verdict,
@@ -315,123 +350,248 @@ pub struct corsgate_decision {
     /// or 403); 0 otherwise.
     pub status: u32,
     /// Remove every header `corsgate_is_owned_header` names from the
-    /// upstream's response before writing `headers`.
+    /// upstream's response before writing the headers.
     pub strip_upstream: bool,
     /// `mode: "report"`: record the outcome, write nothing.
     pub report_only: bool,
-    /// How many entries of `headers` are in use.
+    /// How many headers `corsgate_decision_header` gives (at most
+    /// `CORSGATE_DECISION_MAX_HEADERS`).
     pub headers_len: usize,
-    /// The headers to write, in order. `access-control-allow-headers`
-    /// may repeat (one line per echoed request line). Values borrow from
-    /// the policy, from `storage` (the reflected origin), or, on an allowed
-    /// preflight (always `CORSGATE_ACTION_RESPOND`) under a credentialed
-    /// `*`, from the request's `Access-Control-Request-Method` and
-    /// `Access-Control-Request-Headers` bytes: write the reply before the
-    /// request's headers go.
-    pub headers: [corsgate_header; CORSGATE_DECISION_MAX_HEADERS],
-    /// What was refused (a header name, a method, an origin), for logs;
-    /// empty when nothing is named. A token or a well-formed origin,
-    /// possibly truncated.
-    pub detail: corsgate_slice,
-    /// Private.
-    pub storage: [u8; CORSGATE_DECISION_STORAGE_LEN],
+    /// Internal: read only through the `corsgate_decision_*` accessors.
+    pub internal: [u64; CORSGATE_DECISION_INTERNAL_WORDS],
 }
 
-/// Copies `bytes` into `storage` at `at` (the caller checked they fit)
-/// and returns the kept copy.
-fn keep(storage: &mut [u8], at: usize, bytes: &[u8]) -> corsgate_slice {
-    match storage.get_mut(at..at + bytes.len()) {
-        Some(dst) => {
-            dst.copy_from_slice(bytes);
-            corsgate_slice {
-                ptr: dst.as_ptr(),
-                len: bytes.len(),
-            }
-        }
-        None => corsgate_slice::EMPTY,
-    }
+/// Where a value of the decision lives: outside it (`ptr` non-NULL: a
+/// static string or the policy) or in its own bytes (`ptr` NULL: `len`
+/// bytes at `off`). Any bit pattern is a valid `Ref`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Ref {
+    ptr: *const u8,
+    off: u32,
+    len: u32,
 }
 
-/// True when `part` lies inside `whole` (same memory).
-fn within(part: &[u8], whole: &[u8]) -> bool {
-    let (p, w) = (part.as_ptr() as usize, whole.as_ptr() as usize);
-    !part.is_empty() && p >= w && p + part.len() <= w + whole.len()
+/// One header of the decision.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Entry {
+    name: *const u8,
+    name_len: u32,
+    op: u32,
+    value: Ref,
+}
+
+/// The internal area of a decision. Only integers and raw pointers, so
+/// reading a copy (even a corrupted one) is never undefined behaviour in
+/// Rust; offsets are bounds-checked on every read.
+#[repr(C)]
+struct Internal {
+    headers_len: u32,
+    used: u32,
+    detail: Ref,
+    headers: [Entry; CORSGATE_DECISION_MAX_HEADERS],
+    bytes: [u8; DECISION_BYTES],
+}
+
+const INTERNAL_LEN: usize = CORSGATE_DECISION_INTERNAL_WORDS * 8;
+/// Request bytes a decision can keep.
+const DECISION_BYTES: usize =
+    INTERNAL_LEN - 8 - std::mem::size_of::<Ref>() - CORSGATE_DECISION_MAX_HEADERS * 32;
+
+const _: () = assert!(std::mem::size_of::<Entry>() == 32);
+const _: () = assert!(std::mem::size_of::<Internal>() == INTERNAL_LEN);
+const _: () = assert!(std::mem::align_of::<Internal>() <= 8);
+// A reflected origin, every requested header name, and a long method fit.
+const _: () =
+    assert!(DECISION_BYTES >= CORSGATE_ORIGIN_MAX_LEN + evaluate::REQUEST_HEADERS_MAX_BYTES + 1024);
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<corsgate_decision>() == 8192);
+
+impl Ref {
+    const EMPTY: Ref = Ref {
+        ptr: std::ptr::null(),
+        off: 0,
+        len: 0,
+    };
+}
+
+/// `v` lies inside one of the request's byte strings.
+fn from_request(v: &[u8], r: &Request<'_>) -> bool {
+    let (a, b) = (v.as_ptr() as usize, v.as_ptr() as usize + v.len());
+    let within = |s: &[u8]| {
+        let s0 = s.as_ptr() as usize;
+        s0 <= a && b <= s0 + s.len()
+    };
+    let lines = (r.request_headers_lines as usize).min(r.request_headers.len());
+    within(r.method)
+        || r.origin.is_some_and(within)
+        || r.request_method.is_some_and(within)
+        || r.request_headers[..lines].iter().any(|l| within(l))
 }
 
 impl corsgate_decision {
-    /// Writes a core decision, copying request bytes into `storage`.
+    /// Writes a core decision whole through `out`: every public field, and
+    /// the used part of the internal area. Request bytes a value needs are
+    /// copied into the decision; `detail` is truncated to the room left.
+    ///
+    /// Fails (writing nothing valid) with `CORSGATE_RESULT_REQUEST_TOO_LARGE`
+    /// when a header value from the request does not fit.
     ///
     /// # Safety
-    /// `out` must be writable; the decision's policy-borrowed values must
-    /// outlive the use the caller makes of them (documented on evaluate).
+    /// `out` must be valid for writes of a `corsgate_decision` (its current
+    /// contents may be anything, even uninitialized).
     pub(crate) unsafe fn write(
         out: *mut corsgate_decision,
         request: &Request<'_>,
         d: &Decision<'_>,
-    ) {
-        // SAFETY: `out` is writable per the caller; every field is plain
-        // data, so writing them in place leaves no invalid value behind.
-        let out = unsafe { &mut *out };
-        out.verdict = d.verdict.into();
-        out.kind = d.kind.into();
-        out.reason = d.reason.into();
-        out.action = d.action.into();
-        out.status = u32::from(d.status);
-        out.strip_upstream = d.strip_upstream;
-        out.report_only = d.report_only;
-        let origin = request.origin.unwrap_or_default();
-        let origin_len = origin.len().min(CORSGATE_ORIGIN_MAX_LEN);
-        let origin_at = keep(&mut out.storage, 0, &origin[..origin_len]);
-        let detail_len = d.detail.len().min(METHOD_AT - DETAIL_AT);
-        out.detail = keep(&mut out.storage, DETAIL_AT, &d.detail[..detail_len]);
-        let method = request.request_method.unwrap_or_default();
-        let lines = request.request_header_lines();
-        let mut lines_used = 0;
-        let headers = d.headers();
-        out.headers_len = headers.len();
-        for (slot, h) in out.headers.iter_mut().zip(headers) {
-            // Values borrowed from the request are copied into `storage`
-            // (the decision outlives the request): the reflected origin,
-            // an echoed method, echoed request-header lines (each within
-            // one kept line; all of them fit, as the lines are capped).
-            let value = if std::ptr::eq(h.value, origin) {
-                corsgate_slice {
-                    ptr: origin_at.ptr,
-                    len: origin_len,
+    ) -> Result<(), corsgate_result> {
+        use std::ptr::addr_of_mut;
+        // SAFETY: `out` is valid for writes; no reference to it is made,
+        // only field places written whole.
+        unsafe {
+            let int = addr_of_mut!((*out).internal).cast::<Internal>();
+            let bytes = addr_of_mut!((*int).bytes).cast::<u8>();
+            let mut used = 0usize;
+            let mut keep = |v: &[u8], truncate: bool| -> Result<Ref, corsgate_result> {
+                if v.is_empty() {
+                    return Ok(Ref::EMPTY);
                 }
-            } else if h.name == evaluate::ALLOW_METHODS
-                && std::ptr::eq(h.value, method)
-                && method.len() <= evaluate::STAR_METHOD_MAX_LEN
-            {
-                keep(&mut out.storage, METHOD_AT, method)
-            } else if h.name == evaluate::ALLOW_HEADERS
-                && lines.iter().any(|l| within(h.value, l))
-                && LINES_AT + lines_used + h.value.len() <= CORSGATE_DECISION_STORAGE_LEN
-            {
-                let kept = keep(&mut out.storage, LINES_AT + lines_used, h.value);
-                lines_used += h.value.len();
-                kept
-            } else {
-                corsgate_slice {
-                    ptr: h.value.as_ptr(),
-                    len: h.value.len(),
+                if !from_request(v, request) {
+                    return Ok(Ref {
+                        ptr: v.as_ptr(),
+                        off: 0,
+                        len: v.len() as u32,
+                    });
                 }
+                let room = DECISION_BYTES - used;
+                let n = if v.len() <= room {
+                    v.len()
+                } else if truncate {
+                    room
+                } else {
+                    return Err(corsgate_result::CORSGATE_RESULT_REQUEST_TOO_LARGE);
+                };
+                std::ptr::copy_nonoverlapping(v.as_ptr(), bytes.add(used), n);
+                let r = Ref {
+                    ptr: std::ptr::null(),
+                    off: used as u32,
+                    len: n as u32,
+                };
+                used += n;
+                Ok(r)
             };
-            *slot = corsgate_header {
-                name: corsgate_slice {
-                    ptr: h.name.as_ptr(),
-                    len: h.name.len(),
-                },
-                value,
-                op: h.op.into(),
+            let entries = addr_of_mut!((*int).headers).cast::<Entry>();
+            let mut n = 0usize;
+            for h in d.headers() {
+                if n == CORSGATE_DECISION_MAX_HEADERS {
+                    return Err(corsgate_result::CORSGATE_RESULT_REQUEST_TOO_LARGE);
+                }
+                let value = keep(h.value, false)?;
+                entries.add(n).write(Entry {
+                    name: h.name.as_ptr(),
+                    name_len: h.name.len() as u32,
+                    op: corsgate_header_op::from(h.op) as u32,
+                    value,
+                });
+                n += 1;
+            }
+            let detail = keep(d.detail, true)?;
+            addr_of_mut!((*int).detail).write(detail);
+            addr_of_mut!((*int).headers_len).write(n as u32);
+            addr_of_mut!((*int).used).write(used as u32);
+            addr_of_mut!((*out).verdict).write(d.verdict.into());
+            addr_of_mut!((*out).kind).write(d.kind.into());
+            addr_of_mut!((*out).reason).write(d.reason.into());
+            addr_of_mut!((*out).action).write(d.action.into());
+            addr_of_mut!((*out).status).write(u32::from(d.status));
+            addr_of_mut!((*out).strip_upstream).write(d.strip_upstream);
+            addr_of_mut!((*out).report_only).write(d.report_only);
+            addr_of_mut!((*out).headers_len).write(n);
+        }
+        Ok(())
+    }
+
+    /// The safe denial every failure writes: denied, internal error,
+    /// upstream CORS headers stripped, nothing added.
+    ///
+    /// # Safety
+    /// As for [`corsgate_decision::write`].
+    pub(crate) unsafe fn write_denial(out: *mut corsgate_decision) {
+        // SAFETY: per the caller; the static decision borrows nothing, so
+        // nothing can fail to fit.
+        let _ = unsafe { Self::write(out, &Request::default(), &Decision::internal_error()) };
+    }
+
+    /// Resolves a value at the address of the decision it is read from.
+    ///
+    /// # Safety
+    /// `d` readable as a `corsgate_decision`.
+    unsafe fn resolve(d: *const corsgate_decision, r: Ref) -> corsgate_slice {
+        if !r.ptr.is_null() {
+            return corsgate_slice {
+                ptr: r.ptr,
+                len: r.len as usize,
             };
         }
-        for slot in out.headers.iter_mut().skip(headers.len()) {
-            *slot = corsgate_header {
-                name: corsgate_slice::EMPTY,
-                value: corsgate_slice::EMPTY,
-                op: corsgate_header_op::CORSGATE_HEADER_OP_SET,
-            };
+        let (off, len) = (r.off as usize, r.len as usize);
+        if len == 0 || off > DECISION_BYTES || len > DECISION_BYTES - off {
+            return corsgate_slice::EMPTY;
+        }
+        // SAFETY: `d` readable; off + len within the byte area.
+        let bytes = unsafe { std::ptr::addr_of!((*d).internal).cast::<Internal>() };
+        corsgate_slice {
+            // SAFETY: in bounds, checked above.
+            ptr: unsafe { std::ptr::addr_of!((*bytes).bytes).cast::<u8>().add(off) },
+            len,
+        }
+    }
+
+    /// Header `index`, or None past the end.
+    ///
+    /// # Safety
+    /// `d` readable as a `corsgate_decision` written by `write`.
+    pub(crate) unsafe fn header(
+        d: *const corsgate_decision,
+        index: usize,
+    ) -> Option<corsgate_header> {
+        // SAFETY: `d` readable; every field read is an integer or a raw
+        // pointer (valid for any bits), read by value.
+        unsafe {
+            let int = std::ptr::addr_of!((*d).internal).cast::<Internal>();
+            let len = (std::ptr::addr_of!((*int).headers_len).read() as usize)
+                .min(CORSGATE_DECISION_MAX_HEADERS);
+            if index >= len {
+                return None;
+            }
+            let e = std::ptr::addr_of!((*int).headers)
+                .cast::<Entry>()
+                .add(index)
+                .read();
+            Some(corsgate_header {
+                name: corsgate_slice {
+                    ptr: e.name,
+                    len: e.name_len as usize,
+                },
+                value: Self::resolve(d, e.value),
+                op: if e.op == corsgate_header_op::CORSGATE_HEADER_OP_APPEND as u32 {
+                    corsgate_header_op::CORSGATE_HEADER_OP_APPEND
+                } else {
+                    corsgate_header_op::CORSGATE_HEADER_OP_SET
+                },
+            })
+        }
+    }
+
+    /// The detail.
+    ///
+    /// # Safety
+    /// As for [`corsgate_decision::header`].
+    pub(crate) unsafe fn detail(d: *const corsgate_decision) -> corsgate_slice {
+        // SAFETY: as in `header`.
+        unsafe {
+            let int = std::ptr::addr_of!((*d).internal).cast::<Internal>();
+            Self::resolve(d, std::ptr::addr_of!((*int).detail).read())
         }
     }
 }
@@ -485,7 +645,7 @@ impl<const N: usize> StaticSlices<N> {
     pub(crate) fn get(&'static self, len_out: *mut usize) -> *const corsgate_slice {
         if !len_out.is_null() {
             // SAFETY: checked non-NULL; the caller gave a writable size_t.
-            unsafe { *len_out = N };
+            unsafe { len_out.write(N) };
         }
         self.0.as_ptr()
     }

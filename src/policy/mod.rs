@@ -4,10 +4,11 @@
 mod matcher;
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use foldhash::fast::RandomState;
 
-use crate::config::{ConfigError, PolicyError, RawPolicy, Reader};
+use crate::config::{ConfigError, PolicyError, RawPolicy, RawValue, Reader};
 use crate::origin::{is_loopback_host, parse_pattern, OriginPattern};
 use crate::tokens::is_token;
 
@@ -112,10 +113,28 @@ pub enum Mode {
     Report,
 }
 
+/// The compiled origins (the largest part of a policy: origin sets, a
+/// regex automaton of up to 8 MiB) with the `allow_origins` value they
+/// were compiled from, shared by every policy compiled from the same value
+/// ([`Policy::compile_sharing`]).
+#[derive(Debug)]
+pub(crate) struct SharedOrigins {
+    source: Option<RawValue>,
+    matcher: OriginMatcher,
+}
+
+impl std::ops::Deref for SharedOrigins {
+    type Target = OriginMatcher;
+
+    fn deref(&self) -> &OriginMatcher {
+        &self.matcher
+    }
+}
+
 /// A validated, compiled policy. Immutable; share it across threads.
 #[derive(Debug)]
 pub struct Policy {
-    pub(crate) origins: OriginMatcher,
+    pub(crate) origins: Arc<SharedOrigins>,
     pub(crate) any_method: bool,
     pub(crate) methods: Vec<Box<[u8]>>,
     pub(crate) any_header: bool,
@@ -158,6 +177,14 @@ impl Policy {
 
     /// Validates and compiles raw field values, reporting every problem.
     pub fn compile(raw: &RawPolicy) -> Result<Policy, PolicyError> {
+        Policy::compile_sharing(raw, None)
+    }
+
+    /// As [`Policy::compile`], but reuses `base`'s compiled origins when
+    /// `raw` has the same `allow_origins` value (validated all the same):
+    /// for hosts that compile many policies differing in a few fields, like
+    /// NGINX locations that override one directive.
+    pub fn compile_sharing(raw: &RawPolicy, base: Option<&Policy>) -> Result<Policy, PolicyError> {
         let mut r = Reader::new(raw);
         let credentials = r.boolean("allow_credentials").unwrap_or(false);
         let origins = read_origins(&mut r, credentials);
@@ -198,7 +225,20 @@ impl Policy {
             _ => Mode::Enforce,
         };
         let debug = r.boolean("debug").unwrap_or(false);
-        let matcher = match OriginMatcher::new(&origins) {
+        let source = raw.get("allow_origins");
+        let shared = base
+            .map(|b| &b.origins)
+            .filter(|o| o.source.is_some() && o.source.as_ref() == source);
+        let matcher = match shared {
+            Some(o) => Ok(Arc::clone(o)),
+            None => OriginMatcher::new(&origins).map(|matcher| {
+                Arc::new(SharedOrigins {
+                    source: source.cloned(),
+                    matcher,
+                })
+            }),
+        };
+        let matcher = match matcher {
             Ok(m) => Some(m),
             Err(e) => {
                 r.error(

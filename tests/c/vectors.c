@@ -12,6 +12,7 @@
  * Prints "N passed, 0 failed" last; exits 0 only when nothing failed.
  * Built and run (plain, ASan+UBSan, valgrind) by scripts/c-tests. */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -660,19 +661,15 @@ describe_headers(char *why, size_t cap, const char *label,
                  const corsgate_decision *d)
 {
     char n[96], v[256];
-    size_t len = d->headers_len;
+    corsgate_header h;
 
-    if (len > CORSGATE_DECISION_MAX_HEADERS) {
-        len = CORSGATE_DECISION_MAX_HEADERS;
-    }
     why_add(why, cap, "%s [", label);
-    for (size_t i = 0; i < len; i++) {
-        const corsgate_header *h = &d->headers[i];
-
+    for (size_t i = 0; corsgate_decision_header(d, i, &h) == CORSGATE_RESULT_OK;
+         i++) {
         why_add(why, cap, "%s%s: %s (%s)", i ? ", " : "",
-                show(n, sizeof(n), h->name.ptr, h->name.len),
-                show(v, sizeof(v), h->value.ptr, h->value.len),
-                h->op == CORSGATE_HEADER_OP_APPEND ? "append" : "set");
+                show(n, sizeof(n), h.name.ptr, h.name.len),
+                show(v, sizeof(v), h.value.ptr, h.value.len),
+                h.op == CORSGATE_HEADER_OP_APPEND ? "append" : "set");
     }
     why_add(why, cap, "]; ");
 }
@@ -756,12 +753,19 @@ decision_matches(const vcase *c, bool report, const corsgate_decision *d,
         ok = false;
     }
     for (size_t i = 0; headers_ok && i < c->expect_len; i++) {
-        const corsgate_header *got = &d->headers[i];
+        corsgate_header got;
         const header_line *want = &c->expect[i];
 
-        headers_ok = slice_eq(got->name, want->name.ptr, want->name.len)
-                     && slice_eq(got->value, want->value.ptr, want->value.len)
-                     && got->op == want->op;
+        headers_ok = corsgate_decision_header(d, i, &got) == CORSGATE_RESULT_OK
+                     && slice_eq(got.name, want->name.ptr, want->name.len)
+                     && slice_eq(got.value, want->value.ptr, want->value.len)
+                     && got.op == want->op;
+    }
+    if (headers_ok) {
+        corsgate_header past;
+
+        headers_ok = corsgate_decision_header(d, c->expect_len, &past)
+                     == CORSGATE_RESULT_OUT_OF_RANGE;
     }
     if (!headers_ok) {
         describe_headers(why, cap, "headers", d);
@@ -902,36 +906,58 @@ evaluate_simple(const corsgate_policy *policy, const char *method,
     return corsgate_evaluate(policy, &req, d);
 }
 
-static const corsgate_header *
-find_header(const corsgate_decision *d, const char *name)
+/* Header `name` of `d`, resolved at d's address, into *out. */
+static bool
+find_header(const corsgate_decision *d, const char *name, corsgate_header *out)
 {
-    for (size_t i = 0; i < d->headers_len; i++) {
-        if (slice_is(d->headers[i].name, name)) {
-            return &d->headers[i];
+    for (size_t i = 0; corsgate_decision_header(d, i, out) == CORSGATE_RESULT_OK;
+         i++) {
+        if (slice_is(out->name, name)) {
+            return true;
         }
     }
-    return NULL;
+    return false;
+}
+
+/* The decision every failure of corsgate_evaluate writes. */
+static void
+check_safe_denial(const corsgate_decision *d, const char *what)
+{
+    corsgate_header h;
+    corsgate_slice detail = corsgate_decision_detail(d);
+
+    CHECK(d->verdict == CORSGATE_VERDICT_DENIED
+              && d->reason == CORSGATE_REASON_INTERNAL_ERROR
+              && d->action == CORSGATE_ACTION_CONTINUE && d->status == 0
+              && d->strip_upstream && !d->report_only && d->headers_len == 0
+              && corsgate_decision_header(d, 0, &h)
+                     == CORSGATE_RESULT_OUT_OF_RANGE
+              && detail.len == 0,
+          "%s: not the safe denial (%s, %s, strip %d, %zu headers)", what,
+          corsgate_verdict_str(d->verdict), corsgate_reason_str(d->reason),
+          (int)d->strip_upstream, d->headers_len);
 }
 
 /* Checks that header `name` is in `d` with `value` (NULL: absent). */
 static void
 check_header(const corsgate_decision *d, const char *name, const char *value)
 {
-    const corsgate_header *h = find_header(d, name);
+    corsgate_header h;
+    bool found = find_header(d, name, &h);
     char shown[256];
 
     if (value == NULL) {
-        if (h != NULL) {
-            CHECK(h == NULL, "%s present: %s", name,
-                  show(shown, sizeof(shown), h->value.ptr, h->value.len));
+        if (found) {
+            CHECK(!found, "%s present: %s", name,
+                  show(shown, sizeof(shown), h.value.ptr, h.value.len));
         }
         return;
     }
-    if (!CHECK(h != NULL, "%s missing", name)) {
+    if (!CHECK(found, "%s missing", name)) {
         return;
     }
-    CHECK(slice_is(h->value, value), "%s: %s, expected %s", name,
-          show(shown, sizeof(shown), h->value.ptr, h->value.len), value);
+    CHECK(slice_is(h.value, value), "%s: %s, expected %s", name,
+          show(shown, sizeof(shown), h.value.ptr, h.value.len), value);
 }
 
 #define S(lit) ((const uint8_t *)(lit)), (sizeof(lit) - 1)
@@ -944,6 +970,7 @@ test_versions(void)
 {
     const char *v = corsgate_version();
 
+    CHECK(CORSGATE_ABI_VERSION == 2, "header ABI %u", (unsigned)CORSGATE_ABI_VERSION);
     CHECK(corsgate_abi_version() == CORSGATE_ABI_VERSION,
           "library ABI %u, header ABI %u", (unsigned)corsgate_abi_version(),
           (unsigned)CORSGATE_ABI_VERSION);
@@ -986,11 +1013,12 @@ test_static_strings(void)
         CORSGATE_RESULT_OK,           CORSGATE_RESULT_NULL_PARAMETER,
         CORSGATE_RESULT_PANIC,        CORSGATE_RESULT_INVALID_POLICY,
         CORSGATE_RESULT_INVALID_JSON, CORSGATE_RESULT_UNKNOWN_FIELD,
-        CORSGATE_RESULT_INVALID_TEXT,
+        CORSGATE_RESULT_INVALID_TEXT, CORSGATE_RESULT_OUT_OF_RANGE,
+        CORSGATE_RESULT_REQUEST_TOO_LARGE,
     };
     static const uint32_t not_reasons[] = {2,  9,  15,   29,        35,
                                            89, 91, 1000, UINT32_MAX};
-    static const uint32_t not_results[] = {3, 99, 104, 200, UINT32_MAX};
+    static const uint32_t not_results[] = {5, 99, 104, 200, UINT32_MAX};
     const size_t n_reasons = sizeof(reasons) / sizeof(*reasons);
     const size_t n_results = sizeof(results) / sizeof(*results);
     const char *text;
@@ -1256,7 +1284,7 @@ test_null_handling(void)
     corsgate_policy *policy = NULL, *sentinel = (corsgate_policy *)&policy;
     corsgate_policy *out;
     corsgate_builder *builder = NULL;
-    corsgate_decision d, before;
+    corsgate_decision d;
     corsgate_request req;
     corsgate_slice values[1];
     uint8_t message[256];
@@ -1380,18 +1408,18 @@ test_null_handling(void)
     CHECK(!corsgate_is_owned_header(NULL, 5), "is_owned_header(NULL, 5)");
     CHECK(!corsgate_is_owned_header(NULL, 0), "is_owned_header(NULL, 0)");
 
-    /* evaluate: NULL_PARAMETER and nothing written */
+    /* evaluate: NULL_PARAMETER, with the safe denial written */
     if (policy != NULL) {
         memset(&d, 0x3C, sizeof(d));
-        memcpy(&before, &d, sizeof(d));
         rc = corsgate_evaluate(NULL, &req, &d);
         CHECK(rc == CORSGATE_RESULT_NULL_PARAMETER, "evaluate(NULL policy): %s",
               corsgate_result_str(rc));
+        check_safe_denial(&d, "NULL policy");
+        memset(&d, 0x3C, sizeof(d));
         rc = corsgate_evaluate(policy, NULL, &d);
         CHECK(rc == CORSGATE_RESULT_NULL_PARAMETER,
               "evaluate(NULL request): %s", corsgate_result_str(rc));
-        CHECK(memcmp(&d, &before, sizeof(d)) == 0,
-              "evaluate with NULL wrote the decision");
+        check_safe_denial(&d, "NULL request");
         rc = corsgate_evaluate(policy, &req, NULL);
         CHECK(rc == CORSGATE_RESULT_NULL_PARAMETER,
               "evaluate(NULL decision): %s", corsgate_result_str(rc));
@@ -1844,7 +1872,8 @@ test_decision_outlives_request(void)
     corsgate_policy *policy = NULL;
     corsgate_decision *d = malloc(sizeof(*d));
     const uint8_t *origin_at = NULL;
-    const corsgate_header *acao;
+    corsgate_header acao;
+    corsgate_slice detail;
     char origin[CORSGATE_ORIGIN_MAX_LEN + 2];
     const char *suffix = ".example.com";
     size_t n;
@@ -1866,9 +1895,8 @@ test_decision_outlives_request(void)
     CHECK(d->verdict == CORSGATE_VERDICT_ALLOWED, "reason %s",
           corsgate_reason_str(d->reason));
     check_header(d, "access-control-allow-origin", "https://app.example.com");
-    acao = find_header(d, "access-control-allow-origin");
-    if (acao != NULL) {
-        CHECK(points_into(acao->value.ptr, acao->value.len, d, sizeof(*d)),
+    if (find_header(d, "access-control-allow-origin", &acao)) {
+        CHECK(points_into(acao.value.ptr, acao.value.len, d, sizeof(*d)),
               "the reflected origin is not in the decision");
     }
 
@@ -1879,11 +1907,11 @@ test_decision_outlives_request(void)
           "evaluate");
     CHECK(d->reason == CORSGATE_REASON_HEADER_NOT_ALLOWED, "reason %s",
           corsgate_reason_str(d->reason));
-    CHECK(slice_is(d->detail, "X-Secret") || slice_is(d->detail, "x-secret"),
-          "detail %s",
-          show(shown, sizeof(shown), d->detail.ptr, d->detail.len));
-    CHECK(d->detail.len == 0
-              || points_into(d->detail.ptr, d->detail.len, d, sizeof(*d)),
+    detail = corsgate_decision_detail(d);
+    CHECK(slice_is(detail, "X-Secret") || slice_is(detail, "x-secret"),
+          "detail %s", show(shown, sizeof(shown), detail.ptr, detail.len));
+    CHECK(detail.len == 0
+              || points_into(detail.ptr, detail.len, d, sizeof(*d)),
           "detail is not in the decision");
     check_header(d, "x-corsgate-reason", "header-not-allowed");
     CHECK(d->status == 403, "status %u", (unsigned)d->status);
@@ -1922,6 +1950,324 @@ test_decision_outlives_request(void)
 cleanup:
     corsgate_policy_free(policy);
     free(d);
+}
+
+
+/* ---- copy-safe decisions (issue 17 item 1) ------------------------- */
+
+/* A helper that returns a decision by value, its request bytes scrubbed
+ * and freed and its own stack frame gone by the time the caller reads it. */
+static corsgate_decision
+decide_by_value(const corsgate_policy *policy, const char *method,
+                const char *origin, const char *request_method,
+                const char *request_headers)
+{
+    corsgate_decision d;
+    const uint8_t *origin_at = NULL;
+
+    memset(&d, 0x3C, sizeof(d));
+    (void)evaluate_then_scrub(policy, method, origin, request_method,
+                              request_headers, &d, &origin_at);
+    return d;
+}
+
+/* Scribbles over the stack a returned decision lived in. */
+static void
+scribble_stack(void)
+{
+    volatile unsigned char junk[3 * sizeof(corsgate_decision)];
+
+    for (size_t i = 0; i < sizeof(junk); i++) {
+        junk[i] = (unsigned char)"\r\nx-evil: 1"[i % 11];
+    }
+}
+
+/* Checks, byte for byte, the headers and detail a copy must have; values
+ * copied from the request must resolve into the copy itself. */
+static void
+check_copy(const corsgate_decision *d, const char *what,
+           const char *const *want, size_t want_len, const char *detail)
+{
+    corsgate_header h;
+    corsgate_slice got_detail = corsgate_decision_detail(d);
+    char shown[256];
+
+    CHECK(d->headers_len == want_len, "%s: %zu headers, expected %zu", what,
+          d->headers_len, want_len);
+    for (size_t i = 0; i < want_len; i++) {
+        if (!CHECK(corsgate_decision_header(d, i, &h) == CORSGATE_RESULT_OK,
+                   "%s: header %zu missing", what, i)) {
+            return;
+        }
+        CHECK(slice_is(h.name, want[2 * i]) && slice_is(h.value, want[2 * i + 1]),
+              "%s: header %zu is %s, expected %s: %s", what, i,
+              show(shown, sizeof(shown), h.value.ptr, h.value.len),
+              want[2 * i], want[2 * i + 1]);
+        if (strncmp(want[2 * i + 1], "https://", 8) == 0) {
+            CHECK(points_into(h.value.ptr, h.value.len, d, sizeof(*d)),
+                  "%s: %s does not resolve into this copy", what, want[2 * i]);
+        }
+    }
+    CHECK(slice_is(got_detail, detail), "%s: detail %s, expected %s", what,
+          show(shown, sizeof(shown), got_detail.ptr, got_detail.len), detail);
+    if (got_detail.len > 0) {
+        CHECK(points_into(got_detail.ptr, got_detail.len, d, sizeof(*d)),
+              "%s: detail does not resolve into this copy", what);
+    }
+}
+
+static void
+test_decision_copies(void)
+{
+    static const char *const allowed[] = {
+        "access-control-allow-origin", "https://app.example.com",
+        "access-control-allow-credentials", "true",
+        "vary", "Origin",
+    };
+    static const char *const denied[] = {
+        "vary", "Origin, Access-Control-Request-Method, "
+                "Access-Control-Request-Headers",
+        "x-corsgate-reason", "header-not-allowed",
+    };
+    corsgate_policy *policy;
+    corsgate_decision a, b, original, *heap = NULL, *grown;
+
+    policy = compile_ok("{\"allow_origins\": [\"https://*.example.com\"],"
+                        " \"allow_methods\": [\"PUT\"],"
+                        " \"allow_headers\": [\"x-a\"],"
+                        " \"allow_credentials\": true, \"debug\": true,"
+                        " \"on_preflight_deny\": \"forward\"}");
+    if (policy == NULL) {
+        return;
+    }
+
+    /* Return by value, then assignment; the original scribbled over. */
+    a = decide_by_value(policy, "GET", "https://app.example.com", NULL, NULL);
+    scribble_stack();
+    original = a;
+    b = original;
+    memset(&original, 0xA5, sizeof(original));
+    memcpy(&original, "\r\nx-evil: 1", 11);
+    check_copy(&a, "returned", allowed, 3, "");
+    check_copy(&b, "assigned", allowed, 3, "");
+
+    /* memcpy to the heap, realloc (moves it), scribble the old ones. */
+    heap = malloc(sizeof(*heap));
+    if (!CHECK(heap != NULL, "out of memory")) {
+        goto cleanup;
+    }
+    memcpy(heap, &a, sizeof(a));
+    memset(&a, 0x5A, sizeof(a));
+    grown = realloc(heap, 4 * sizeof(*heap));
+    if (!CHECK(grown != NULL, "out of memory")) {
+        goto cleanup;
+    }
+    heap = grown;
+    memmove(&heap[3], &heap[0], sizeof(*heap));
+    memset(&heap[0], 0x3C, sizeof(*heap));
+    check_copy(&heap[3], "realloc'd", allowed, 3, "");
+
+    /* A denial's detail travels with the copy too. */
+    a = decide_by_value(policy, "OPTIONS", "https://app.example.com", "PUT",
+                        "x-a, X-Secret");
+    scribble_stack();
+    b = a;
+    memset(&a, 0xA5, sizeof(a));
+    CHECK(b.reason == CORSGATE_REASON_HEADER_NOT_ALLOWED, "reason %s",
+          corsgate_reason_str(b.reason));
+    check_copy(&b, "denied copy", denied, 2, "X-Secret");
+
+cleanup:
+    free(heap);
+    corsgate_policy_free(policy);
+}
+
+
+/* ---- outputs written whole (issue 17 item 2) ----------------------- */
+
+/* Every output starts as 0x3C garbage (an invalid bool, invalid enums);
+ * UBSan's bool/enum checks and valgrind catch any field left unwritten. */
+static void
+test_outputs_written_whole(void)
+{
+    static const char json[] = "{\"allow_origins\": [\"https://a.com\"],"
+                               " \"allow_methods\": [\"PUT\"]}";
+    corsgate_policy *policy;
+    corsgate_builder *builder;
+    corsgate_request req;
+    corsgate_decision d;
+    corsgate_header h;
+    size_t len;
+    uint8_t message[64];
+    corsgate_result rc;
+    bool flags[3];
+
+    memset(&policy, 0x3C, sizeof(policy));
+    memset(&len, 0x3C, sizeof(len));
+    rc = corsgate_policy_from_json(S(json), &policy, message, sizeof(message),
+                                   &len);
+    if (!CHECK(rc == CORSGATE_RESULT_OK && len == 0, "from_json: %s, %zu",
+               corsgate_result_str(rc), len)) {
+        return;
+    }
+    memset(&builder, 0x3C, sizeof(builder));
+    CHECK(corsgate_builder_new(&builder) == CORSGATE_RESULT_OK, "builder_new");
+    corsgate_builder_free(builder);
+
+    for (int kind = 0; kind < 3; kind++) {
+        memset(&req, 0x3C, sizeof(req));
+        corsgate_request_init(&req, S("OPTIONS"));
+        CHECK(req.origin_lines == 0 && req.request_method_lines == 0
+                  && req.request_headers_lines == 0 && req.origin.ptr == NULL
+                  && req.request_headers[7].ptr == NULL,
+              "request_init left garbage");
+        if (kind > 0) {
+            corsgate_request_add_header(&req, S("Origin"),
+                                        S(kind == 1 ? "https://a.com"
+                                                    : "https://b.com"));
+            corsgate_request_add_header(&req,
+                                        S("Access-Control-Request-Method"),
+                                        S("PUT"));
+        }
+        memset(&d, 0x3C, sizeof(d));
+        rc = corsgate_evaluate(policy, &req, &d);
+        CHECK(rc == CORSGATE_RESULT_OK, "evaluate: %s", corsgate_result_str(rc));
+        /* Reading each field as its C type: UBSan checks bool and enum
+         * loads; valgrind checks they were written. */
+        flags[0] = d.strip_upstream;
+        flags[1] = d.report_only;
+        flags[2] = d.verdict == CORSGATE_VERDICT_DENIED;
+        CHECK(d.verdict <= 2 && d.kind <= 2 && d.action <= 1
+                  && d.status < 1000 && d.headers_len <= CORSGATE_DECISION_MAX_HEADERS,
+              "decision %d has garbage: verdict %u kind %u action %u", kind,
+              (unsigned)d.verdict, (unsigned)d.kind, (unsigned)d.action);
+        CHECK(flags[0] == (kind != 0 || flags[0]) && !flags[1],
+              "flags %d %d %d", flags[0], flags[1], flags[2]);
+        for (size_t i = 0; i < d.headers_len; i++) {
+            memset(&h, 0x3C, sizeof(h));
+            CHECK(corsgate_decision_header(&d, i, &h) == CORSGATE_RESULT_OK
+                      && h.op <= CORSGATE_HEADER_OP_APPEND && h.name.len > 0
+                      && h.name.ptr != NULL
+                      && (h.value.len == 0 || h.value.ptr != NULL),
+                  "header %zu has garbage", i);
+            if (h.value.len > 0) {
+                /* every byte readable and initialized (valgrind, ASan) */
+                CHECK(memchr(h.value.ptr, '\n', h.value.len) == NULL,
+                      "header %zu value has a newline", i);
+            }
+        }
+        memset(&h, 0x3C, sizeof(h));
+        CHECK(corsgate_decision_header(&d, d.headers_len, &h)
+                  == CORSGATE_RESULT_OUT_OF_RANGE,
+              "header past the end");
+    }
+    memset(&len, 0x3C, sizeof(len));
+    CHECK(corsgate_outcomes(&len) != NULL && len > 0 && len < 1000,
+          "outcomes len %zu", len);
+    memset(&len, 0x3C, sizeof(len));
+    CHECK(corsgate_owned_header_names(&len) != NULL && len == 6,
+          "owned len %zu", len);
+    memset(&len, 0x3C, sizeof(len));
+    CHECK(corsgate_request_header_names(&len) != NULL && len == 3,
+          "request len %zu", len);
+    corsgate_policy_free(policy);
+}
+
+
+/* ---- layout pinned (issue 17 item 3) ------------------------------- */
+
+#define PIN(expr, want)                                                      \
+    CHECK((size_t)(expr) == (size_t)(want), "%s is %zu, pinned at %zu",      \
+          #expr, (size_t)(expr), (size_t)(want))
+
+/* The ABI 2 layout on LP64 (x86_64, aarch64); a change here is an ABI
+ * change: a new SONAME (ABI.md). scripts/check-abi checks the same with
+ * abidiff against abi/libcorsgate.so.2.abi. */
+static void
+test_layout(void)
+{
+    if (sizeof(void *) != 8) {
+        printf("     layout: pinned for LP64 only, skipped\n");
+        return;
+    }
+    PIN(sizeof(corsgate_slice), 16);
+    PIN(offsetof(corsgate_slice, ptr), 0);
+    PIN(offsetof(corsgate_slice, len), 8);
+
+    PIN(sizeof(corsgate_header), 40);
+    PIN(offsetof(corsgate_header, name), 0);
+    PIN(offsetof(corsgate_header, value), 16);
+    PIN(offsetof(corsgate_header, op), 32);
+
+    PIN(sizeof(corsgate_request), 200);
+    PIN(offsetof(corsgate_request, method), 0);
+    PIN(offsetof(corsgate_request, origin), 16);
+    PIN(offsetof(corsgate_request, origin_lines), 32);
+    PIN(offsetof(corsgate_request, request_method), 40);
+    PIN(offsetof(corsgate_request, request_method_lines), 56);
+    PIN(offsetof(corsgate_request, request_headers), 64);
+    PIN(offsetof(corsgate_request, request_headers_lines), 192);
+
+    PIN(sizeof(corsgate_decision), 8192);
+    PIN(offsetof(corsgate_decision, verdict), 0);
+    PIN(offsetof(corsgate_decision, kind), 4);
+    PIN(offsetof(corsgate_decision, reason), 8);
+    PIN(offsetof(corsgate_decision, action), 12);
+    PIN(offsetof(corsgate_decision, status), 16);
+    PIN(offsetof(corsgate_decision, strip_upstream), 20);
+    PIN(offsetof(corsgate_decision, report_only), 21);
+    PIN(offsetof(corsgate_decision, headers_len), 24);
+    PIN(offsetof(corsgate_decision, internal), 32);
+
+    PIN(sizeof(corsgate_outcome), 8);
+    PIN(offsetof(corsgate_outcome, kind), 0);
+    PIN(offsetof(corsgate_outcome, reason), 4);
+
+    PIN(sizeof(corsgate_result), 4);
+    PIN(sizeof(corsgate_verdict), 4);
+    PIN(sizeof(corsgate_kind), 4);
+    PIN(sizeof(corsgate_reason), 4);
+    PIN(sizeof(corsgate_action), 4);
+    PIN(sizeof(corsgate_header_op), 4);
+    PIN(CORSGATE_DECISION_MAX_HEADERS, 24);
+    PIN(CORSGATE_REQUEST_HEADERS_MAX_LINES, 8);
+    PIN(CORSGATE_ORIGIN_MAX_LEN, 512);
+}
+
+
+/* ---- reference-counted policies (issue 17 item 6) ------------------ */
+
+static void
+test_policy_refcount(void)
+{
+    corsgate_policy *policy, *again;
+    corsgate_decision d;
+
+    CHECK(corsgate_policy_retain(NULL) == NULL, "retain(NULL)");
+    corsgate_policy_release(NULL);
+    corsgate_policy_free(NULL);
+
+    policy = compile_ok("{\"allow_origins\": [\"https://a.com\"],"
+                        " \"allow_methods\": [\"PUT\", \"PATCH\"],"
+                        " \"max_age\": 600}");
+    if (policy == NULL) {
+        return;
+    }
+    again = corsgate_policy_retain(policy);
+    CHECK(again == policy, "retain returns another pointer");
+    CHECK(evaluate_simple(policy, "OPTIONS", "https://a.com", "PUT", NULL, &d)
+              == CORSGATE_RESULT_OK,
+          "evaluate");
+    /* The first holder lets go; values borrowed from the policy stay
+     * readable for the second (ASan: no use after free). */
+    corsgate_policy_release(policy);
+    check_header(&d, "access-control-allow-methods", "PUT, PATCH");
+    check_header(&d, "access-control-max-age", "600");
+    CHECK(evaluate_simple(again, "GET", "https://a.com", NULL, NULL, &d)
+              == CORSGATE_RESULT_OK && d.verdict == CORSGATE_VERDICT_ALLOWED,
+          "evaluate with the second reference");
+    /* The last one frees it (ASan and valgrind: no leak). */
+    corsgate_policy_release(again);
 }
 
 
@@ -2062,6 +2408,10 @@ main(int argc, char **argv)
     run_test("builder", test_builder);
     run_test("policy predicates", test_policy_predicates);
     run_test("decision outlives the request", test_decision_outlives_request);
+    run_test("decisions survive copies", test_decision_copies);
+    run_test("outputs written whole", test_outputs_written_whole);
+    run_test("layout", test_layout);
+    run_test("policy reference counts", test_policy_refcount);
     run_test("one policy, four threads", test_threads);
 
     printf("%u passed, %u failed\n", g_passed, g_failed);

@@ -1,4 +1,4 @@
-"""Hostile requests through nginx and Envoy (DESIGN.md "Hostile input").
+"""Hostile requests through nginx and Envoy (README.md; tests/vectors/README.md "Rules").
 
 For every request: the proxy answers within 2 s with an expected status
 (a refusal such as 400/431 is fine), nothing the request smuggled reaches a

@@ -1,5 +1,5 @@
 //! A plain reference model of corsgate's decisions, written for clarity
-//! from the rules in tests/vectors/README.md (and DESIGN.md), with simple
+//! from the rules in tests/vectors/README.md ("Rules"), with simple
 //! string operations and loops: no tables, no hashing, no single-pass
 //! scanners. The property tests (tests/proptest_*.rs) and the fuzz targets
 //! (fuzz/) compare the optimised code in src/ against it.
