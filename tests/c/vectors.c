@@ -2165,7 +2165,7 @@ test_outputs_written_whole(void)
     CHECK(corsgate_outcomes(&len) != NULL && len > 0 && len < 1000,
           "outcomes len %zu", len);
     memset(&len, 0x3C, sizeof(len));
-    CHECK(corsgate_owned_header_names(&len) != NULL && len == 6,
+    CHECK(corsgate_owned_header_names(&len) != NULL && len == 7,
           "owned len %zu", len);
     memset(&len, 0x3C, sizeof(len));
     CHECK(corsgate_request_header_names(&len) != NULL && len == 3,
