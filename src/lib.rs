@@ -19,6 +19,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod analysis;
 pub mod config;
 pub mod evaluate;
 pub mod ffi;

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 use foldhash::fast::RandomState;
 
+use crate::analysis::Analyser;
 use crate::config::{ConfigError, PolicyError, RawPolicy, Reader};
 use crate::origin::{is_loopback_host, parse_pattern, OriginPattern};
 use crate::tokens::is_token;
@@ -95,6 +96,7 @@ pub struct Policy {
     pub(crate) actual_deny: ActualDeny,
     pub(crate) mode: Mode,
     pub(crate) debug: bool,
+    pub(crate) warnings: Vec<ConfigError>,
 }
 
 impl Policy {
@@ -125,7 +127,8 @@ impl Policy {
     pub fn compile(raw: &RawPolicy) -> Result<Policy, PolicyError> {
         let mut r = Reader::new(raw);
         let credentials = r.boolean("allow_credentials").unwrap_or(false);
-        let origins = read_origins(&mut r, credentials);
+        let mut warnings = Vec::new();
+        let origins = read_origins(&mut r, credentials, &mut warnings);
         let methods = read_methods(&mut r, credentials);
         let headers = read_names(
             &mut r,
@@ -209,6 +212,7 @@ impl Policy {
             actual_deny,
             mode,
             debug,
+            warnings,
         })
     }
 
@@ -249,6 +253,12 @@ impl Policy {
         self.origins.allows_any()
     }
 
+    /// What the user should know about an accepted policy (e.g. a regex
+    /// that also admits look-alike domains), field by field.
+    pub fn warnings(&self) -> &[ConfigError] {
+        &self.warnings
+    }
+
     /// True in `mode: "report"`.
     pub fn is_report_only(&self) -> bool {
         self.mode == Mode::Report
@@ -264,7 +274,12 @@ fn join(first: &[&str], rest: &[String]) -> Box<[u8]> {
     all.join(", ").into_bytes().into()
 }
 
-fn read_origins(r: &mut Reader<'_>, credentials: bool) -> Vec<OriginPattern> {
+fn read_origins(
+    r: &mut Reader<'_>,
+    credentials: bool,
+    warnings: &mut Vec<ConfigError>,
+) -> Vec<OriginPattern> {
+    let mut analyser = Analyser::default();
     let Some(list) = r.list("allow_origins") else {
         if r.errors
             .iter()
@@ -295,7 +310,15 @@ fn read_origins(r: &mut Reader<'_>, credentials: bool) -> Vec<OriginPattern> {
                 continue;
             }
         };
-        if let Some(msg) = origin_problem(&pattern, credentials) {
+        // What the pattern can match (crate::analysis): regexes as
+        // automata, wildcards against the Public Suffix List.
+        let checked = analyser.check(&pattern, credentials);
+        warnings.extend(checked.warnings.into_iter().map(|message| ConfigError {
+            field: field.clone(),
+            value: Some(text.clone()),
+            message,
+        }));
+        if let Some(msg) = origin_problem(&pattern, credentials).or(checked.error) {
             r.error(field, Some(text), msg);
             continue;
         }
@@ -314,14 +337,6 @@ fn origin_problem(pattern: &OriginPattern, credentials: bool) -> Option<String> 
                     .into(),
             )
         }
-        OriginPattern::Regex(re) => {
-            if re.len() > MAX_REGEX_LEN {
-                return Some(format!("the regex is longer than {MAX_REGEX_LEN} bytes; split it or use wildcards"));
-            }
-            if let Err(e) = matcher::build_regex(&[format!("(?:{re})\\z")]) {
-                return Some(format!("invalid or too large regex: {e}"));
-            }
-        }
         _ => {}
     }
     let (Some(scheme), Some(host)) = (pattern.scheme(), pattern.host()) else {
@@ -334,22 +349,7 @@ fn origin_problem(pattern: &OriginPattern, credentials: bool) -> Option<String> 
             host
         ));
     }
-    if let OriginPattern::Subdomains { suffix, .. } = pattern {
-        if credentials && is_public_suffix(suffix) {
-            return Some(format!(
-                "\"{suffix}\" is a public suffix: anyone can register a site under it; list your own domain, \
-                 e.g. \"{scheme}://*.yourname.{suffix}\""
-            ));
-        }
-    }
     None
-}
-
-/// True when `domain` is itself a public suffix from the Public Suffix List
-/// (`com`, `co.uk`, `github.io`).
-fn is_public_suffix(domain: &str) -> bool {
-    psl::suffix(domain.as_bytes())
-        .is_some_and(|s| s.is_known() && s.as_bytes() == domain.as_bytes())
 }
 
 /// Reads `allow_methods`: `(any, methods)`.
