@@ -13,6 +13,16 @@
 #include <stdint.h>
 
 /**
+ * Most product-automaton transitions the analysis of one policy may take.
+ */
+#define MAX_ANALYSIS_STEPS 400000
+
+/**
+ * Most bytes of NFA one pattern may compile to.
+ */
+#define NFA_BYTES (64 << 10)
+
+/**
  * The ABI version; the SONAME is `libcorsgate.so.<CORSGATE_ABI_VERSION>`.
  */
 #define CORSGATE_ABI_VERSION 1
@@ -681,6 +691,36 @@ size_t corsgate_outcome_index(uint32_t kind, uint32_t reason);
 corsgate_result corsgate_evaluate(const struct corsgate_policy *policy,
                                   const struct corsgate_request *request,
                                   struct corsgate_decision *decision_out);
+
+/**
+ * How many warnings the policy carries: things an accepted policy does
+ * that its author should know (e.g. a `regex:` that also admits look-alike
+ * registrable domains). Show them where the policy is configured (config
+ * test, load log).
+ *
+ * Thread safety: any thread.
+ * NULL: returns 0.
+ */
+size_t corsgate_policy_warning_count(const struct corsgate_policy *policy);
+
+/**
+ * Copies warning `index` (from 0) of the policy as one line of text
+ * (`field = "value": message`, no newline) into `message_out` (at most
+ * `message_cap` bytes, not NUL-terminated) and stores its full length in
+ * `*message_len_out`.
+ *
+ * Ownership: the text is copied into the caller's buffer.
+ * Lifetime: nothing is kept after the call.
+ * Thread safety: any thread.
+ * NULL: `message_out` may be NULL (only the length is stored), and
+ * `message_len_out` may be NULL; a NULL policy returns false.
+ * Returns: true when `index` < `corsgate_policy_warning_count(policy)`.
+ */
+bool corsgate_policy_warning(const struct corsgate_policy *policy,
+                             size_t index,
+                             uint8_t *message_out,
+                             size_t message_cap,
+                             size_t *message_len_out);
 
 #ifdef __cplusplus
 }  // extern "C"

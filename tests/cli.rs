@@ -151,3 +151,55 @@ fn bad_arguments_exit_2() {
         assert_eq!(corsgate(args).status.code(), Some(2), "{args:?}");
     }
 }
+
+/// Issue 12 item 2: lint judges what a pattern can match. Each of these is
+/// refused with credentials (exit 2, the reason named); the look-alike
+/// regex is accepted with a warning.
+#[test]
+fn lint_judges_patterns_by_what_they_match() {
+    let dir = std::env::temp_dir().join(format!("corsgate-lint-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, origin: &str| {
+        let path = dir.join(name);
+        let doc = serde_json::json!({"allow_origins": [origin], "allow_credentials": true});
+        std::fs::write(&path, doc.to_string()).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    for (i, (origin, needle)) in [
+        ("regex:.*", "like \"*\""),
+        ("regex:https?://.*", "like \"*\""),
+        (r"regex:https://[a-z0-9.-]+\.com", "e.g. \"https://x.com\""),
+        (
+            r"regex:http://app\.example\.com",
+            "\"http://app.example.com\"",
+        ),
+        ("https://*.amazonaws.com", "at or below \"amazonaws.com\""),
+        (
+            "https://*.kawasaki.jp",
+            "\"example.kawasaki.jp\" is a public suffix",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let o = corsgate(&["lint", &write(&format!("bad{i}.json"), origin)]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{origin}: {err}");
+        assert!(
+            err.contains("allow_origins[0]") && err.contains(needle),
+            "{origin}: {err}"
+        );
+    }
+    let o = corsgate(&["lint", &write("warn.json", "regex:https://app.example.com")]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    let warning = text
+        .lines()
+        .find(|l| l.starts_with("warning: "))
+        .unwrap_or_default();
+    assert!(
+        warning.contains("look-alike") && warning.contains("\"https://appxexample.com\""),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

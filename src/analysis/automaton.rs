@@ -22,7 +22,7 @@ use regex_automata::{Anchored, Input};
 
 /// Bytes that can appear in a serialized origin, in the order witnesses
 /// prefer them (so that examples read well: `https://x.com`).
-pub const ORIGIN_BYTES: &[u8] = b".xabcdefghijklmnopqrstuvwyz0123456789-_:/[]+";
+pub const ORIGIN_BYTES: &[u8] = b"x.abcdefghijklmnopqrstuvwyz0123456789-_:/[]+";
 
 /// Work left for the analysis of one policy, in steps.
 #[derive(Debug, Clone, Copy)]
@@ -147,7 +147,8 @@ pub struct Found {
     pub example: Option<Vec<u8>>,
     /// True when there are infinitely many.
     pub infinite: bool,
-    /// More examples, shortest first, distinct (at most the number asked).
+    /// More examples: shortest strings ending in distinct product states
+    /// (at most the number asked).
     pub more: Vec<Vec<u8>>,
 }
 
@@ -235,6 +236,8 @@ pub fn find(
         .take(examples)
         .map(|&s| path(s))
         .collect::<Vec<_>>();
+    // (`more` holds one string per final product state: distinct strings,
+    // not necessarily the next shortest.)
     let infinite = example.is_some() && has_useful_cycle(&edges, &finals);
     Ok(Found {
         example,

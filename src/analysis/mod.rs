@@ -188,7 +188,25 @@ impl Analyser {
         if let Some(u) = &under_named {
             langs.push((u, Want::Out));
         }
-        let mut outside = find(&langs, 3, &mut self.budget)?;
+        let mut outside = find(&langs, 0, &mut self.budget)?;
+        // A few distinct examples: each search leaves out the ones found.
+        let mut excluded: Vec<Lang> = Vec::new();
+        let mut next = outside.example.clone();
+        while let Some(e) = next.take() {
+            outside.more.push(e.clone());
+            if outside.more.len() == 3 {
+                break;
+            }
+            // The next example lies on another registrable domain.
+            let origin = String::from_utf8_lossy(&e).into_owned();
+            let host = host_of(&origin);
+            let domain = psl::registrable_domain(host).unwrap_or(host);
+            let literal = under(&[domain.to_owned()]);
+            excluded.push(Lang::new(&literal, 1 << 16).map_err(|_| TooComplex)?);
+            let mut q = langs.clone();
+            q.extend(excluded.iter().map(|l| (l, Want::Out)));
+            next = find(&q, 0, &mut self.budget)?.example;
+        }
         if outside.example.is_some() {
             // Prefer an https:// example when there is one.
             langs.push((&f.https, Want::In));
