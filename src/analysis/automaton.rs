@@ -92,6 +92,34 @@ impl Lang {
         self.is_final(id)
     }
 
+    /// A random string of the language over [`ORIGIN_BYTES`], for
+    /// property tests: a walk that picks, at each step, one of the bytes
+    /// that keep a match possible (`pick(n)` returns an index below `n`;
+    /// index `n - 1`… stands for stopping when the walk may stop).
+    pub fn sample(&self, pick: &mut dyn FnMut(usize) -> usize, max_len: usize) -> Option<Vec<u8>> {
+        let mut id = self.start;
+        let mut out = Vec::new();
+        for _ in 0..max_len {
+            let live: Vec<u8> = ORIGIN_BYTES
+                .iter()
+                .copied()
+                .filter(|&b| !self.dfa.is_dead_state(self.dfa.next_state(id, b)))
+                .collect();
+            let can_stop = self.is_final(id);
+            let n = live.len() + usize::from(can_stop);
+            if n == 0 {
+                return None;
+            }
+            let i = pick(n);
+            if i >= live.len() {
+                return Some(out);
+            }
+            out.push(live[i]);
+            id = self.dfa.next_state(id, live[i]);
+        }
+        self.is_final(id).then_some(out)
+    }
+
     fn is_final(&self, id: StateID) -> bool {
         self.dfa.is_match_state(self.dfa.next_eoi_state(id))
     }
