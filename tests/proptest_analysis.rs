@@ -124,9 +124,6 @@ proptest! {
         if let Some(e) = &facts.http_public {
             prop_assert!(allowed(&policy, e) && http_public(e), "{re}: {e}");
         }
-        if let Some(e) = &facts.https_example {
-            prop_assert!(allowed(&policy, e) && e.starts_with("https://"), "{re}: {e}");
-        }
         if let Some((e, suffix)) = &facts.below_suffix {
             prop_assert!(allowed(&policy, e), "{re}: {e}");
             let h = host(e);
@@ -150,9 +147,6 @@ proptest! {
             }
             if http_public(&s) {
                 prop_assert!(facts.http_public.is_some(), "{re}: {s} is http, none reported");
-            }
-            if s.starts_with("https://") {
-                prop_assert!(facts.https_example.is_some(), "{re}: {s}");
             }
             if below_named_suffix(host(&s), &facts.named) {
                 prop_assert!(facts.below_suffix.is_some(), "{re}: {s} below a public suffix");

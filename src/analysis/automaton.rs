@@ -158,6 +158,9 @@ pub fn build(
         .map_err(|e| e.to_string())
 }
 
+/// Most languages one product may hold.
+pub const MAX_LANGS: usize = 8;
+
 /// What a string must do in each language of a product: be in it, be out
 /// of it, or either.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,47 +205,48 @@ pub fn find(
             reps.push(b);
         }
     }
-    let start: Vec<StateID> = langs.iter().map(|(l, _)| l.start).collect();
-    let mut index: HashMap<Vec<StateID>, u32, RandomState> = HashMap::default();
-    let mut states: Vec<Vec<StateID>> = vec![start.clone()];
+    assert!(langs.len() <= MAX_LANGS, "at most {MAX_LANGS} languages");
+    let k = langs.len();
+    let mut start = [StateID::ZERO; MAX_LANGS];
+    for (slot, (l, _)) in start.iter_mut().zip(langs) {
+        *slot = l.start;
+    }
+    let mut index: HashMap<[StateID; MAX_LANGS], u32, RandomState> = HashMap::default();
+    let mut states: Vec<[StateID; MAX_LANGS]> = vec![start];
     // (parent, byte) for each state but the first: BFS tree.
     let mut parent: Vec<(u32, u8)> = vec![(0, 0)];
-    let mut edges: Vec<Vec<u32>> = Vec::new();
+    // Targets of each state's transitions: edges[offsets[s]..offsets[s + 1]].
+    let mut edges: Vec<u32> = Vec::new();
+    let mut offsets: Vec<u32> = vec![0];
     index.insert(start, 0);
-    let accepting = |s: &[StateID]| {
+    let accepting = |s: &[StateID; MAX_LANGS]| {
         langs
             .iter()
             .zip(s)
             .all(|((l, want), &id)| l.is_final(id) == (*want == Want::In))
     };
-    let dead = |s: &[StateID]| {
-        langs
-            .iter()
-            .zip(s)
-            .any(|((l, want), &id)| *want == Want::In && l.dfa.is_dead_state(id))
-    };
     let mut i = 0;
     while i < states.len() {
         budget.take(reps.len())?;
-        let mut out = Vec::new();
-        for &b in &reps {
-            let next: Vec<StateID> = states[i]
-                .iter()
-                .zip(langs)
-                .map(|(&id, (l, _))| l.dfa.next_state(id, b))
-                .collect();
-            if dead(&next) {
-                continue;
+        'bytes: for &b in &reps {
+            let mut next = [StateID::ZERO; MAX_LANGS];
+            for j in 0..k {
+                let (l, want) = langs[j];
+                let id = l.dfa.next_state(states[i][j], b);
+                if want == Want::In && l.dfa.is_dead_state(id) {
+                    continue 'bytes;
+                }
+                next[j] = id;
             }
             let n = states.len() as u32;
-            let target = *index.entry(next.clone()).or_insert_with(|| {
+            let target = *index.entry(next).or_insert_with(|| {
                 states.push(next);
                 parent.push((i as u32, b));
                 n
             });
-            out.push(target);
+            edges.push(target);
         }
-        edges.push(out);
+        offsets.push(edges.len() as u32);
         i += 1;
     }
     let path = |mut s: u32| {
@@ -266,7 +270,7 @@ pub fn find(
         .collect::<Vec<_>>();
     // (`more` holds one string per final product state: distinct strings,
     // not necessarily the next shortest.)
-    let infinite = example.is_some() && has_useful_cycle(&edges, &finals);
+    let infinite = example.is_some() && has_useful_cycle(&edges, &offsets, &finals);
     Ok(Found {
         example,
         infinite,
@@ -276,12 +280,13 @@ pub fn find(
 
 /// True when a cycle lies on some path from the start to a final state:
 /// then the language is infinite (every state here is reachable).
-fn has_useful_cycle(edges: &[Vec<u32>], finals: &[u32]) -> bool {
-    let n = edges.len();
+fn has_useful_cycle(edges: &[u32], offsets: &[u32], finals: &[u32]) -> bool {
+    let n = offsets.len() - 1;
+    let out_of = |s: usize| &edges[offsets[s] as usize..offsets[s + 1] as usize];
     // Co-reachable: states from which a final state can be reached.
     let mut reverse: Vec<Vec<u32>> = vec![Vec::new(); n];
-    for (s, out) in edges.iter().enumerate() {
-        for &t in out {
+    for s in 0..n {
+        for &t in out_of(s) {
             reverse[t as usize].push(s as u32);
         }
     }
@@ -307,7 +312,7 @@ fn has_useful_cycle(edges: &[Vec<u32>], finals: &[u32]) -> bool {
         let mut stack: Vec<(u32, usize)> = vec![(root as u32, 0)];
         colour[root] = 1;
         while let Some(&mut (s, ref mut next)) = stack.last_mut() {
-            let out = &edges[s as usize];
+            let out = out_of(s as usize);
             if *next < out.len() {
                 let t = out[*next] as usize;
                 *next += 1;

@@ -112,8 +112,6 @@ pub struct RegexFacts {
     /// An origin at or below a public suffix under a named domain, and
     /// that suffix (or the domain, when too many rules lie below it).
     pub below_suffix: Option<(String, String)>,
-    /// An `https://` origin, if any.
-    pub https_example: Option<String>,
 }
 
 /// Analyses patterns of one policy within its size and step budgets.
@@ -145,13 +143,23 @@ impl Analyser {
 
     /// Compiles one `regex:` pattern's DFA against the policy's budget.
     pub fn compile_regex(&mut self, re: &str) -> Result<Lang, String> {
+        if self.dfa_bytes_left == 0 {
+            return Err(format!(
+                "the policy's regex patterns already use all {MAX_REGEX_DFA_BYTES} bytes of DFA they \
+                 share (so that a policy loads in bounded time); simplify them, list origins, or use \
+                 wildcards"
+            ));
+        }
         let dfa = automaton::build(
             &[format!("(?:{re})\\z")],
             self.dfa_bytes_left,
             automaton::NFA_BYTES,
         )
         .map_err(|e| {
-            if e.contains("exceeded size limit") || e.contains("exceeded limit") {
+            if e.contains("exceeded") {
+                // The attempt used the budget up: later patterns fail at
+                // once rather than each determinizing up to the cap.
+                self.dfa_bytes_left = 0;
                 format!(
                     "the regex's automaton is too large: {e} (all regex patterns of a policy share \
                      {MAX_REGEX_DFA_BYTES} bytes of DFA and {} bytes of NFA each, so that a policy \
@@ -194,7 +202,8 @@ impl Analyser {
         let mut next = outside.example.clone();
         while let Some(e) = next.take() {
             outside.more.push(e.clone());
-            if outside.more.len() == 3 {
+            // Several examples only for a warning about a finite list.
+            if outside.more.len() == 3 || outside.infinite {
                 break;
             }
             // The next example lies on another registrable domain.
@@ -218,9 +227,6 @@ impl Analyser {
         http.push((&f.http, Want::In));
         http.push((&f.loopback, Want::Out));
         let http_public = text(find(&http, 0, &mut self.budget)?.example);
-        let mut https = base.to_vec();
-        https.push((&f.https, Want::In));
-        let https_example = text(find(&https, 0, &mut self.budget)?.example);
         let mut below_suffix = None;
         for d in &named {
             let (normal, wild, exceptions) = psl::rules_below(d);
@@ -284,7 +290,6 @@ impl Analyser {
             outside,
             http_public,
             below_suffix,
-            https_example,
         })
     }
 
