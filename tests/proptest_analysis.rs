@@ -3,7 +3,6 @@
 //! pattern's own automaton, and every example the analysis reports
 //! confirmed by evaluating a policy (issue 12 item 2).
 
-use corsgate::analysis::automaton::Lang;
 use corsgate::analysis::{psl, Analyser, RegexFacts};
 use corsgate::origin::{is_loopback_host, parse_request_origin};
 use corsgate::{Policy, Request, Verdict};
