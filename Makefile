@@ -6,7 +6,7 @@ PYTEST ?= python3 -m pytest
 
 .PHONY: help setup build lib nginx-module envoy-filter header check-header \
         check-symbols lint test test-rust test-c test-http test-browser run bench \
-        bench-core bench-core-instructions bench-nginx bench-envoy \
+        bench-core bench-core-instructions bench-policy-load bench-nginx bench-envoy \
         bench-envoy-instructions install clean
 
 help:
@@ -79,6 +79,9 @@ bench: bench-core bench-nginx bench-envoy
 
 bench-core:
 	$(CARGO) bench --bench evaluate
+
+bench-policy-load:
+	$(CARGO) bench --bench policy_load
 
 bench-core-instructions:
 	$(CARGO) bench --bench evaluate -- --instructions

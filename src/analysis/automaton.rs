@@ -126,7 +126,7 @@ impl Lang {
 }
 
 /// Most bytes of NFA one pattern may compile to.
-pub const NFA_BYTES: usize = 64 << 10;
+pub const NFA_BYTES: usize = 16 << 10;
 
 /// Builds one anchored DFA for `patterns` (each already wrapped as a full
 /// match): linear-time search, no allocation at match time, at most
@@ -155,7 +155,10 @@ pub fn build(
                 .nfa_size_limit(Some(nfa_bytes)),
         )
         .build_many(patterns)
-        .map_err(|e| e.to_string())
+        .map_err(|e| match std::error::Error::source(&e) {
+            Some(inner) => format!("{e}: {inner}"),
+            None => e.to_string(),
+        })
 }
 
 /// Most languages one product may hold.

@@ -29,9 +29,9 @@ use crate::origin::OriginPattern;
 /// Most bytes all `regex:` DFAs of one policy may take together (and the
 /// combined DFA the matcher builds). Determinizing up to this size takes a
 /// few milliseconds even for the worst patterns.
-pub const MAX_REGEX_DFA_BYTES: usize = 256 << 10;
+pub const MAX_REGEX_DFA_BYTES: usize = 128 << 10;
 /// Most product-automaton transitions the analysis of one policy may take.
-pub const MAX_ANALYSIS_STEPS: usize = 400_000;
+pub const MAX_ANALYSIS_STEPS: usize = 300_000;
 /// Up to this many public suffix rules below a named domain are checked
 /// one by one (as an automaton); beyond, any host strictly below it counts
 /// as below a public suffix.

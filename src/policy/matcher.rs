@@ -181,7 +181,7 @@ pub fn build_regex(patterns: &[String]) -> Result<dense::DFA<Vec<u32>>, String> 
     crate::analysis::automaton::build(
         patterns,
         MAX_REGEX_DFA_BYTES,
-        crate::analysis::automaton::NFA_BYTES * 4,
+        crate::analysis::automaton::NFA_BYTES * 2,
     )
 }
 
