@@ -25,6 +25,7 @@ pub mod evaluate;
 pub mod ffi;
 pub mod origin;
 pub mod policy;
+pub mod review;
 pub mod tokens;
 
 pub use config::{ConfigError, PolicyError, RawPolicy};

@@ -38,11 +38,11 @@ pub const MAX_ANALYSIS_STEPS: usize = 300_000;
 const MAX_SUFFIX_RULES: usize = 64;
 
 /// A host label.
-const LABEL: &str = "[a-z0-9_-]+";
+pub(crate) const LABEL: &str = "[a-z0-9_-]+";
 /// Any scheme.
 const SCHEME: &str = "[a-z][a-z0-9+.-]*";
 /// An optional port, 1 to 65535, no leading zero.
-const PORT: &str =
+pub(crate) const PORT: &str =
     "(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?";
 
 /// The serialized origins, as a regex: lowercase scheme, a domain (a
@@ -79,6 +79,13 @@ fn fixed() -> &'static Fixed {
             https: lang("https://.*"),
         }
     })
+}
+
+/// The serialized-origin grammar and the default-port exclusion, for
+/// products over origins: (grammar, default port).
+pub fn origin_langs() -> (&'static Lang, &'static Lang) {
+    let f = fixed();
+    (&f.grammar, &f.default_port)
 }
 
 /// The origins at or below any of `domains`, as a regex.
