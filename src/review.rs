@@ -9,7 +9,7 @@
 //! and the differences read off product automata (see [`crate::analysis`]):
 //! exact, with a shortest example.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
@@ -24,17 +24,45 @@ use crate::policy::{Mode, Policy, PreflightDeny};
 pub const MAX_REVIEW_DFA_BYTES: usize = 4 << 20;
 /// Most product-automaton steps one review may take.
 pub const MAX_REVIEW_STEPS: usize = 4_000_000;
-/// Up to this many exact origins of a policy are excluded by automaton
-/// when looking for wildcard examples; beyond, candidates are tried one
-/// by one.
-const MAX_EXACT_IN_AUTOMATON: usize = 256;
 
 /// A policy read for review: its compiled form and its origin patterns.
 pub struct Reviewed {
     policy: Policy,
     patterns: Vec<(String, OriginPattern)>,
     exact: BTreeSet<String>,
+    /// Exact origins by reversed host (`com.example.app`).
+    exact_by_host: BTreeMap<String, Vec<String>>,
+    /// Subdomain and port wildcards by reversed domain: (regex, is a
+    /// subdomain wildcard).
+    wildcards: BTreeMap<String, Vec<(String, bool)>>,
+    /// `regex:` and `*` patterns, as one regex and its DFA.
+    others_re: Vec<String>,
     others: Option<Lang>,
+}
+
+/// `app.example.com` → `com.example.app`.
+fn reversed(host: &str) -> String {
+    host.rsplit('.').collect::<Vec<_>>().join(".")
+}
+
+/// Entries of `map` at or below the reversed domain `r`.
+fn at_or_below<'m, T>(map: &'m BTreeMap<String, Vec<T>>, r: &str) -> impl Iterator<Item = &'m T> {
+    let below = format!("{r}.");
+    map.get(r).into_iter().flatten().chain(
+        map.range(below.clone()..)
+            .take_while(move |(k, _)| k.starts_with(&below))
+            .flat_map(|(_, v)| v),
+    )
+}
+
+/// Entries of `map` strictly above the reversed domain `r`.
+fn above<'m, T>(map: &'m BTreeMap<String, Vec<T>>, r: &str) -> impl Iterator<Item = &'m T> {
+    let cuts: Vec<String> = r
+        .match_indices('.')
+        .map(|(i, _)| r[..i].to_owned())
+        .collect();
+    cuts.into_iter()
+        .flat_map(move |k| map.get(&k).into_iter().flatten())
 }
 
 /// Reads a JSON policy as `lint` does (every problem reported together).
@@ -52,38 +80,65 @@ pub fn read(json: &[u8]) -> Result<Reviewed, String> {
     };
     let mut patterns = Vec::new();
     let mut exact = BTreeSet::new();
-    let mut alts = Vec::new();
+    let mut exact_by_host: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut wildcards: BTreeMap<String, Vec<(String, bool)>> = BTreeMap::new();
+    let mut others_re = Vec::new();
     for text in texts {
         let Ok(p) = parse_pattern(&text) else {
             continue;
         };
-        match pattern_regex(&p) {
-            None => {
-                if let OriginPattern::Exact(o) = &p {
-                    exact.insert(o.clone());
+        match (&p, pattern_regex(&p)) {
+            (OriginPattern::Exact(o), _) => {
+                if exact.insert(o.clone()) {
+                    let host = p.host().unwrap_or_default();
+                    exact_by_host
+                        .entry(reversed(host))
+                        .or_default()
+                        .push(o.clone());
                 }
             }
-            Some(re) => alts.push(re),
+            (OriginPattern::Subdomains { suffix, .. }, Some(re)) => {
+                wildcards
+                    .entry(reversed(suffix))
+                    .or_default()
+                    .push((re, true));
+            }
+            (OriginPattern::AnyPort { host, .. }, Some(re)) => {
+                wildcards
+                    .entry(reversed(host))
+                    .or_default()
+                    .push((re, false));
+            }
+            (_, Some(re)) => others_re.push(re),
+            (_, None) => {}
         }
         patterns.push((text, p));
     }
-    let others = if alts.is_empty() {
+    let others = if others_re.is_empty() {
         None
     } else {
-        let dfa = automaton::build(
-            &[format!("(?:{})\\z", alts.join("|"))],
-            MAX_REVIEW_DFA_BYTES,
-            MAX_REVIEW_DFA_BYTES,
-        )
-        .map_err(|e| format!("the policy's patterns are too large to review together: {e}"))?;
-        Some(Lang::from_dfa(dfa)?)
+        Some(review_lang(&others_re)?)
     };
     Ok(Reviewed {
         policy,
         patterns,
         exact,
+        exact_by_host,
+        wildcards,
+        others_re,
         others,
     })
+}
+
+/// One DFA for the alternation of `res` (each a regex over origins).
+fn review_lang(res: &[String]) -> Result<Lang, String> {
+    let dfa = automaton::build(
+        &[format!("(?:{})\\z", res.join("|"))],
+        MAX_REVIEW_DFA_BYTES,
+        MAX_REVIEW_DFA_BYTES,
+    )
+    .map_err(|e| format!("the policies' patterns are too large to compare: {e}"))?;
+    Lang::from_dfa(dfa)
 }
 
 /// A pattern other than an exact origin, as a regex over serialized
@@ -150,8 +205,13 @@ impl Reviewed {
     }
 }
 
-/// Up to `n` origins `a` allows and `b` refuses, shortest first for the
-/// non-exact ones; exact.
+/// Most patterns of one policy that a piece of the other is compared
+/// with at once.
+const MAX_RELATED: usize = 2_000;
+
+/// Up to `n` origins `a` allows and `b` refuses: exact origins looked up
+/// in `b`, then each wildcard of `a` and `a`'s regexes compared, as
+/// automata, with the patterns of `b` that can overlap them.
 fn admitted_by_not(
     a: &Reviewed,
     b: &Reviewed,
@@ -165,58 +225,137 @@ fn admitted_by_not(
         .take(n)
         .cloned()
         .collect();
-    let Some(others) = &a.others else {
-        return Ok(out);
-    };
+    // Pieces of `a`: (regex, b's related patterns, b's related exact origins).
+    let mut pieces: Vec<(String, Vec<String>, Vec<String>)> = Vec::new();
+    for (r, entries) in &a.wildcards {
+        for (re, subdomains) in entries {
+            // The same pattern in `b` covers it.
+            if b.wildcards
+                .get(r)
+                .is_some_and(|v| v.iter().any(|(x, _)| x == re))
+            {
+                continue;
+            }
+            let mut related: Vec<String> = above(&b.wildcards, r)
+                .map(|(x, _)| x.clone())
+                .chain(
+                    b.wildcards
+                        .get(r)
+                        .into_iter()
+                        .flatten()
+                        .map(|(x, _)| x.clone()),
+                )
+                .collect();
+            let mut exact: Vec<String> = Vec::new();
+            if *subdomains {
+                let below = format!("{r}.");
+                related.extend(
+                    b.wildcards
+                        .range(below.clone()..)
+                        .take_while(|(k, _)| k.starts_with(&below))
+                        .flat_map(|(_, v)| v.iter().map(|(x, _)| x.clone()))
+                        .take(MAX_RELATED + 1),
+                );
+                exact.extend(
+                    at_or_below(&b.exact_by_host, r)
+                        .take(MAX_RELATED + 1)
+                        .cloned(),
+                );
+            } else {
+                exact.extend(b.exact_by_host.get(r).into_iter().flatten().cloned());
+            }
+            pieces.push((re.clone(), related, exact));
+        }
+    }
+    if !a.others_re.is_empty() {
+        let related: Vec<String> = b
+            .wildcards
+            .values()
+            .flatten()
+            .map(|(x, _)| x.clone())
+            .take(MAX_RELATED + 1)
+            .collect();
+        let exact: Vec<String> = b.exact.iter().take(MAX_RELATED + 1).cloned().collect();
+        pieces.push((a.others_re.join("|"), related, exact));
+    }
     let (grammar, default_port) = origin_langs();
-    // b's exact origins, left out of the search when few; else tried.
-    let b_exact = if b.exact.len() <= MAX_EXACT_IN_AUTOMATON && !b.exact.is_empty() {
-        let alts: Vec<String> = b.exact.iter().map(|o| lit(o)).collect();
-        Some(Lang::new(&alts.join("|"), MAX_REVIEW_DFA_BYTES)?)
-    } else {
-        None
-    };
-    let mut excluded: Vec<Lang> = Vec::new();
     let too_complex = |_| {
         format!("the policies are too complex to compare within {MAX_REVIEW_STEPS} automaton steps")
     };
-    for _ in 0..n.saturating_mul(4).max(8) {
+    for (re, related, exact) in pieces {
         if out.len() >= n {
             break;
         }
-        let mut q: Vec<(&Lang, Want)> = vec![
-            (others, Want::In),
-            (grammar, Want::In),
-            (default_port, Want::Out),
-        ];
-        if let Some(bo) = &b.others {
-            q.push((bo, Want::Out));
+        if related.len() > MAX_RELATED {
+            return Err(format!(
+                "a pattern overlaps more than {MAX_RELATED} wildcards of the other policy; compare smaller policies"
+            ));
         }
-        if let Some(be) = &b_exact {
-            q.push((be, Want::Out));
+        let piece = review_lang(&[re])?;
+        let mut not: Vec<String> = related;
+        // Few exact origins of `b` are left out by the automaton; many are
+        // looked up: an example `b` allows is excluded and the search rerun.
+        let many_exact = exact.len() > MAX_RELATED;
+        if !many_exact {
+            not.extend(exact.iter().map(|o| lit(o)));
         }
-        let rest = automaton::MAX_LANGS - q.len();
-        let skip = excluded.len().saturating_sub(rest);
-        q.extend(excluded[skip..].iter().map(|l| (l, Want::Out)));
-        let Some(example) = find(&q, 0, budget).map_err(too_complex)?.example else {
-            break;
+        let mut retries = 64;
+        let b_lang = if not.is_empty() {
+            None
+        } else {
+            Some(review_lang(&not)?)
         };
-        let example = String::from_utf8_lossy(&example).into_owned();
-        // Next examples on another registrable domain (or host).
-        let host = example.split_once("://").map_or("", |(_, r)| r);
-        let host = host.split(':').next().unwrap_or(host);
-        let domain = psl::registrable_domain(host).unwrap_or(host).to_owned();
-        let scheme = example.split("://").next().unwrap_or_default();
-        excluded.push(Lang::new(
-            &format!(
+        // Examples found or skipped, left out of the next search (one DFA).
+        let mut excluded_re: Vec<String> = Vec::new();
+        let mut excluded: Option<Lang> = None;
+        let mut found = 0;
+        while found < 3 && out.len() < n {
+            let mut q: Vec<(&Lang, Want)> = vec![
+                (&piece, Want::In),
+                (grammar, Want::In),
+                (default_port, Want::Out),
+            ];
+            if let Some(bo) = &b.others {
+                q.push((bo, Want::Out));
+            }
+            if let Some(bl) = &b_lang {
+                q.push((bl, Want::Out));
+            }
+            if let Some(x) = &excluded {
+                q.push((x, Want::Out));
+            }
+            let Some(example) = find(&q, 0, budget).map_err(too_complex)?.example else {
+                break;
+            };
+            let example = String::from_utf8_lossy(&example).into_owned();
+            if many_exact && b.allows(&example) {
+                retries -= 1;
+                if retries == 0 {
+                    return Err(
+                        "the policies are too large to compare exactly (a pattern's examples are all \
+                         exact origins of the other policy); compare smaller policies"
+                            .into(),
+                    );
+                }
+                excluded_re.push(lit(&example));
+                excluded = Some(review_lang(&excluded_re)?);
+                continue;
+            }
+            // The next example on another registrable domain (or host).
+            let host = example.split_once("://").map_or("", |(_, r)| r);
+            let host = host.split(':').next().unwrap_or(host);
+            let domain = psl::registrable_domain(host).unwrap_or(host).to_owned();
+            let scheme = example.split("://").next().unwrap_or_default();
+            excluded_re.push(format!(
                 "{}://(?:{LABEL}\\.)*{}\\.?(?::[0-9]+)?",
                 lit(scheme),
                 lit(&domain)
-            ),
-            1 << 20,
-        )?);
-        if !b.allows(&example) && !out.contains(&example) {
-            out.push(example);
+            ));
+            excluded = Some(review_lang(&excluded_re)?);
+            found += 1;
+            if !out.contains(&example) {
+                out.push(example);
+            }
         }
     }
     Ok(out)
