@@ -13,16 +13,6 @@
 #include <stdint.h>
 
 /**
- * Most product-automaton transitions the analysis of one policy may take.
- */
-#define MAX_ANALYSIS_STEPS 400000
-
-/**
- * Most bytes of NFA one pattern may compile to.
- */
-#define NFA_BYTES (64 << 10)
-
-/**
  * The ABI version; the SONAME is `libcorsgate.so.<CORSGATE_ABI_VERSION>`.
  */
 #define CORSGATE_ABI_VERSION 1
