@@ -199,6 +199,37 @@ impl Reviewed {
         }
     }
 
+    /// Origins drawn from the policy's own patterns (its exact origins,
+    /// and random strings of its wildcard and regex automata, `pick(n)`
+    /// choosing below `n`), for property tests.
+    pub fn sample_origins(
+        &self,
+        pick: &mut dyn FnMut(usize) -> usize,
+        per_pattern: usize,
+    ) -> Vec<String> {
+        let mut out: Vec<String> = self.exact.iter().take(per_pattern).cloned().collect();
+        let (grammar, default_port) = origin_langs();
+        let mut langs: Vec<Lang> = self
+            .wildcards
+            .values()
+            .flatten()
+            .filter_map(|(re, _)| review_lang(&[re.clone()]).ok())
+            .collect();
+        if !self.others_re.is_empty() {
+            langs.extend(review_lang(&self.others_re).ok());
+        }
+        for lang in &langs {
+            for _ in 0..per_pattern {
+                if let Some(s) = lang.sample(pick, 40) {
+                    if grammar.accepts(&s) && !default_port.accepts(&s) {
+                        out.push(String::from_utf8_lossy(&s).into_owned());
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// The compiled policy.
     pub fn policy(&self) -> &Policy {
         &self.policy
