@@ -213,7 +213,7 @@ impl Reviewed {
             .wildcards
             .values()
             .flatten()
-            .filter_map(|(re, _)| review_lang(&[re.clone()]).ok())
+            .filter_map(|(re, _)| review_lang(std::slice::from_ref(re)).ok())
             .collect();
         if !self.others_re.is_empty() {
             langs.extend(review_lang(&self.others_re).ok());
