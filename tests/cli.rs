@@ -388,3 +388,43 @@ fn review_figures() {
         println!("diff {a} {b}: {figure}");
     }
 }
+
+/// The README's look-alike warning example, run as pasted: each `$ `
+/// line is a command, what follows it up to the next is its output.
+#[test]
+fn readme_lookalike_warning_as_pasted() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let block = readme
+        .split("```text\n")
+        .find(|b| {
+            b.starts_with("$ echo '{\"allow_origins\": [\"regex:https://app.example.com\"]}'")
+        })
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let dir = temp_dir("readme-lint");
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_corsgate"))
+        .parent()
+        .unwrap();
+    let mut script = String::new();
+    let mut expected = String::new();
+    for line in block.lines() {
+        match line.strip_prefix("$ ") {
+            Some(cmd) => script.push_str(&format!("{cmd}\n")),
+            None => expected.push_str(&format!("{line}\n")),
+        }
+    }
+    let o = Command::new("bash")
+        .args(["-c", &script])
+        .current_dir(&dir)
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&o), expected);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
