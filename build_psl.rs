@@ -1,7 +1,7 @@
 //! Build step (included by `build.rs`): turns the Public Suffix List in `data/public_suffix_list.dat` into the
 //! ASCII form origins use: every internationalized label is written in
 //! punycode (`公司.cn` → `xn--55qx5d.cn`), since a browser serializes hosts
-//! that way. The result, one rule a line, is included by
+//! that way. The result, sorted for walking, is included by
 //! `src/analysis/psl.rs`.
 
 use std::fmt::Write as _;
@@ -11,18 +11,31 @@ pub fn write_ascii_list() {
     println!("cargo:rerun-if-changed={source}");
     println!("cargo:rerun-if-changed=build_psl.rs");
     let text = std::fs::read_to_string(source).expect("data/public_suffix_list.dat");
-    let mut out = String::with_capacity(text.len());
+    // One rule a line: `reversed name<TAB>kind<TAB>name`, sorted by the
+    // reversed name (`com.amazonaws.s3`), so that the library walks what
+    // lies below a name without sorting at run time. Kind: n normal,
+    // w wildcard (`*.name`), e exception (`!name`).
+    let mut rules: Vec<(String, char, String)> = Vec::new();
     for line in text.lines() {
         let rule = line.split_whitespace().next().unwrap_or("");
         if rule.is_empty() || rule.starts_with("//") {
             continue;
         }
-        let (prefix, name) = match rule.strip_prefix('!') {
-            Some(rest) => ("!", rest),
-            None => ("", rule),
+        let (kind, name) = if let Some(rest) = rule.strip_prefix('!') {
+            ('e', rest)
+        } else if let Some(rest) = rule.strip_prefix("*.") {
+            ('w', rest)
+        } else {
+            ('n', rule)
         };
         let labels: Vec<String> = name.split('.').map(ascii_label).collect();
-        let _ = writeln!(out, "{prefix}{}", labels.join("."));
+        let reversed: Vec<&str> = labels.iter().rev().map(String::as_str).collect();
+        rules.push((reversed.join("."), kind, labels.join(".")));
+    }
+    rules.sort();
+    let mut out = String::with_capacity(text.len() * 2);
+    for (reversed, kind, name) in &rules {
+        let _ = writeln!(out, "{reversed}\t{kind}\t{name}");
     }
     let dest = std::path::Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("psl.txt");
     std::fs::write(dest, out).expect("write psl.txt");

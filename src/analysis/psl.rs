@@ -8,46 +8,93 @@
 //! turned into ASCII (punycode) by `build_psl.rs`. A test checks that every
 //! ASCII rule gives the same answer here as in the `psl` crate.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::OnceLock;
+
+use foldhash::fast::RandomState;
 
 static RULES: &str = include_str!(concat!(env!("OUT_DIR"), "/psl.txt"));
 
-/// One node of the reversed-label tree: `com` → `amazonaws` → `s3`.
-#[derive(Default, Debug)]
-struct Node {
-    /// A normal rule ends here (`s3.amazonaws.com`).
-    rule: bool,
-    /// `*.<this>` is a rule.
-    wildcard: bool,
-    /// `!<this>` is an exception rule.
-    exception: bool,
-    children: HashMap<Box<str>, Node>,
+/// What a line of the list says about a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `s3.amazonaws.com`: a public suffix.
+    Normal,
+    /// `*.kawasaki.jp`: every label under the name is one.
+    Wildcard,
+    /// `!city.kawasaki.jp`: not one, despite a wildcard.
+    Exception,
 }
 
-fn tree() -> &'static Node {
-    static TREE: OnceLock<Node> = OnceLock::new();
-    TREE.get_or_init(|| {
-        let mut root = Node::default();
+/// The rules, as sets for lookups and sorted by reversed name
+/// (`com.amazonaws.s3`, as `build_psl.rs` wrote them) for walking what lies
+/// below a name.
+struct List {
+    normal: HashSet<&'static str, RandomState>,
+    wildcard: HashSet<&'static str, RandomState>,
+    exception: HashSet<&'static str, RandomState>,
+    by_reversed: Vec<(&'static str, Kind, &'static str)>,
+}
+
+fn list() -> &'static List {
+    static LIST: OnceLock<List> = OnceLock::new();
+    LIST.get_or_init(|| {
+        let mut l = List {
+            normal: HashSet::default(),
+            wildcard: HashSet::default(),
+            exception: HashSet::default(),
+            by_reversed: Vec::with_capacity(RULES.len() / 40),
+        };
         for line in RULES.lines() {
-            let (exception, name) = match line.strip_prefix('!') {
-                Some(rest) => (true, rest),
-                None => (false, line),
+            let mut fields = line.split('\t');
+            let (Some(reversed), Some(kind), Some(name)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
+                continue;
             };
-            let (wildcard, name) = match name.strip_prefix("*.") {
-                Some(rest) => (true, rest),
-                None => (false, name),
+            let kind = match kind {
+                "w" => Kind::Wildcard,
+                "e" => Kind::Exception,
+                _ => Kind::Normal,
             };
-            let mut node = &mut root;
-            for label in name.rsplit('.') {
-                node = node.children.entry(label.into()).or_default();
-            }
-            node.exception |= exception;
-            node.wildcard |= wildcard;
-            node.rule |= !exception && !wildcard;
+            match kind {
+                Kind::Normal => l.normal.insert(name),
+                Kind::Wildcard => l.wildcard.insert(name),
+                Kind::Exception => l.exception.insert(name),
+            };
+            l.by_reversed.push((reversed, kind, name));
         }
-        root
+        l
     })
+}
+
+/// `s3.amazonaws.com` → `com.amazonaws.s3`.
+fn reversed(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for (i, label) in name.rsplit('.').enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        out.push_str(label);
+    }
+    out
+}
+
+/// The rules whose name is `base` or lies below it, in reversed order.
+fn at_or_below(base: &str) -> impl Iterator<Item = &'static (&'static str, Kind, &'static str)> {
+    let l = list();
+    let key = reversed(base);
+    let below = format!("{key}.");
+    let start = l.by_reversed.partition_point(|(r, _, _)| *r < key.as_str());
+    l.by_reversed[start..]
+        .iter()
+        // Every name starting with `key` is here, `jp.kawasaki-x` (a
+        // sibling: '-' sorts before '.') among them; keep `key` and below.
+        .take_while({
+            let key = key.clone();
+            move |(r, _, _)| r.starts_with(key.as_str())
+        })
+        .filter(move |(r, _, _)| *r == key || r.starts_with(below.as_str()))
 }
 
 /// The public suffix of `host` (the longest matching rule, exceptions
@@ -55,29 +102,27 @@ fn tree() -> &'static Node {
 /// whether a listed rule (not the implicit one) decided it.
 pub fn public_suffix(host: &str) -> (&str, bool) {
     let host = host.strip_suffix('.').unwrap_or(host);
-    let labels: Vec<&str> = host.rsplit('.').collect();
-    let mut node = tree();
-    // Length in labels of the suffix, and whether a listed rule gave it.
-    let mut best = (1, false);
-    for (i, label) in labels.iter().enumerate() {
-        if node.wildcard {
-            best = (i + 1, true);
-        }
-        let Some(next) = node.children.get(*label) else {
-            break;
-        };
-        node = next;
-        if next.exception {
-            best = (i, true);
+    let l = list();
+    // Start of the suffix of 1, 2, … labels.
+    let mut starts: Vec<usize> = host.match_indices('.').map(|(i, _)| i + 1).collect();
+    starts.reverse();
+    starts.push(0);
+    let mut best = (starts[0], false);
+    for (k, &start) in starts.iter().enumerate() {
+        let suffix = &host[start..];
+        if l.exception.contains(suffix) {
+            // The exception's parent is the suffix, whatever else matches.
+            best = (starts[k.saturating_sub(1)], true);
             break;
         }
-        if next.rule {
-            best = (i + 1, true);
+        if l.normal.contains(suffix) {
+            best = (start, true);
+        }
+        if k > 0 && l.wildcard.contains(&host[starts[k - 1]..]) {
+            best = (start, true);
         }
     }
-    let n = best.0.clamp(1, labels.len());
-    let len = labels[..n].iter().map(|l| l.len() + 1).sum::<usize>() - 1;
-    (&host[host.len() - len..], best.1)
+    (&host[best.0..], best.1)
 }
 
 /// The registrable domain of `host` (its public suffix plus one label),
@@ -94,52 +139,28 @@ pub fn registrable_domain(host: &str) -> Option<&str> {
 }
 
 /// A listed public suffix at or below `base` (`base` itself, or e.g.
-/// `s3.amazonaws.com` below `amazonaws.com`, or `x.kawasaki.jp` from the
-/// rule `*.kawasaki.jp`), as an example; `None` when there is none.
+/// `s3.amazonaws.com` below `amazonaws.com`, or `example.kawasaki.jp`
+/// from the rule `*.kawasaki.jp`), as an example; `None` when there is
+/// none.
 pub fn suffix_at_or_below(base: &str) -> Option<String> {
+    let base = base.strip_suffix('.').unwrap_or(base);
     let (suffix, listed) = public_suffix(base);
-    if listed && suffix == base.strip_suffix('.').unwrap_or(base) {
+    if listed && suffix == base {
         return Some(suffix.to_owned());
     }
-    let mut node = tree();
-    for label in base.rsplit('.') {
-        node = node.children.get(label)?;
-    }
-    let mut found = Vec::new();
-    first_below(node, &mut found).then(|| format!("{}.{base}", found.join(".")))
-}
-
-/// Fills `path` (leftmost label first) with the labels down to the first
-/// rule below `node`; false when there is none.
-fn first_below(node: &Node, path: &mut Vec<String>) -> bool {
-    if node.wildcard {
-        // Any label the exceptions do not name.
-        let mut label = "example".to_owned();
-        while node
-            .children
-            .get(label.as_str())
-            .is_some_and(|c| c.exception)
-        {
-            label.push('x');
+    let l = list();
+    at_or_below(base).find_map(|(_, kind, name)| match kind {
+        Kind::Normal if *name != base => Some((*name).to_owned()),
+        Kind::Wildcard => {
+            // Any label the exceptions do not name.
+            let mut label = "example".to_owned();
+            while l.exception.contains(format!("{label}.{name}").as_str()) {
+                label.push('x');
+            }
+            Some(format!("{label}.{name}"))
         }
-        path.insert(0, label);
-        return true;
-    }
-    let mut names: Vec<&Box<str>> = node.children.keys().collect();
-    names.sort();
-    for name in names {
-        let child = &node.children[name];
-        if child.rule {
-            path.insert(0, name.to_string());
-            return true;
-        }
-        let depth = path.len();
-        if first_below(child, path) {
-            path.insert(path.len() - depth, name.to_string());
-            return true;
-        }
-    }
-    false
+        _ => None,
+    })
 }
 
 /// The public suffix rules at or below `base`, for building an automaton
@@ -147,28 +168,13 @@ fn first_below(node: &Node, path: &mut Vec<String>) -> bool {
 /// exceptions)`, each a domain name.
 pub fn rules_below(base: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
     let mut out = (Vec::new(), Vec::new(), Vec::new());
-    let mut node = tree();
-    for label in base.rsplit('.') {
-        match node.children.get(label) {
-            Some(next) => node = next,
-            None => return out,
+    for (_, kind, name) in at_or_below(base) {
+        match kind {
+            Kind::Normal => out.0.push((*name).to_owned()),
+            Kind::Wildcard => out.1.push((*name).to_owned()),
+            Kind::Exception => out.2.push((*name).to_owned()),
         }
     }
-    fn walk(node: &Node, name: &str, out: &mut (Vec<String>, Vec<String>, Vec<String>)) {
-        if node.rule {
-            out.0.push(name.to_owned());
-        }
-        if node.wildcard {
-            out.1.push(name.to_owned());
-        }
-        if node.exception {
-            out.2.push(name.to_owned());
-        }
-        for (label, child) in &node.children {
-            walk(child, &format!("{label}.{name}"), out);
-        }
-    }
-    walk(node, base, &mut out);
     out
 }
 
@@ -230,6 +236,14 @@ mod tests {
     fn agrees_with_the_psl_crate() {
         let mut checked = 0;
         for line in RULES.lines() {
+            let mut fields = line.split('\t');
+            let (kind, name) = (fields.nth(1).unwrap(), fields.next().unwrap());
+            let line = match kind {
+                "w" => format!("*.{name}"),
+                "e" => format!("!{name}"),
+                _ => name.to_owned(),
+            };
+            let line = line.as_str();
             let (name, probe) = if let Some(e) = line.strip_prefix('!') {
                 (e.to_owned(), format!("a.{e}"))
             } else if let Some(w) = line.strip_prefix("*.") {
