@@ -7,7 +7,7 @@ PYTEST ?= python3 -m pytest
 .PHONY: help setup build lib nginx-module envoy-filter header check-header \
         check-abi check-symbols lint test test-rust test-c test-http test-browser \
         test-envoy-versions run bench \
-        bench-core bench-core-instructions bench-nginx bench-envoy \
+        bench-core bench-core-instructions bench-policy-load bench-nginx bench-envoy \
         bench-envoy-instructions install clean
 
 help:
@@ -92,6 +92,9 @@ bench: bench-core bench-nginx bench-envoy
 
 bench-core:
 	$(CARGO) bench --bench evaluate
+
+bench-policy-load:
+	$(CARGO) bench --bench policy_load
 
 bench-core-instructions:
 	$(CARGO) bench --bench evaluate -- --instructions

@@ -122,6 +122,36 @@ cg_log_refusal(envoy_dm_buffer name, const char *where, const char *text,
 }
 
 
+/* Log what an accepted policy does that its author should know, one
+ * warning per log line, at config load. */
+static void
+cg_log_warnings(envoy_dm_buffer name, const char *where,
+                const corsgate_policy *policy, char *message, char *line)
+{
+    size_t i, n, len;
+    int m;
+
+    n = corsgate_policy_warning_count(policy);
+    for (i = 0; i < n; i++) {
+        if (!corsgate_policy_warning(policy, i, (uint8_t *)message,
+                                     CG_MESSAGE_CAP, &len)) {
+            break;
+        }
+        m = snprintf(line, CG_LINE_CAP,
+                     "corsgate: warning in %s of filter '%.*s': %.*s", where,
+                     (int)(name.length > 128 ? 128 : name.length),
+                     name.ptr != NULL ? name.ptr : "",
+                     (int)(len < CG_MESSAGE_CAP ? len : CG_MESSAGE_CAP),
+                     message);
+        if (m > 0) {
+            cg_log(ENVOY_DM_LOG_WARN, line,
+                   (size_t)m < CG_LINE_CAP ? (size_t)m : CG_LINE_CAP - 1,
+                   __LINE__);
+        }
+    }
+}
+
+
 /* Compile a policy document; on failure log the library's message, one
  * log line per problem, and return NULL so that Envoy rejects the config. */
 static corsgate_policy *
@@ -142,6 +172,7 @@ cg_compile(envoy_dm_buffer name, envoy_dm_buffer json, const char *where)
                                    &policy, (uint8_t *)message,
                                    CG_MESSAGE_CAP, &len);
     if (rc == CORSGATE_RESULT_OK) {
+        cg_log_warnings(name, where, policy, message, line);
         goto cleanup;
     }
     policy = NULL;

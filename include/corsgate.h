@@ -882,6 +882,39 @@ corsgate_result corsgate_decision_header(const struct corsgate_decision *decisio
  */
 struct corsgate_slice corsgate_decision_detail(const struct corsgate_decision *decision);
 
+/**
+ * How many warnings the policy carries: things an accepted policy does
+ * that its author should know (e.g. a `regex:` that also admits look-alike
+ * registrable domains). Show them where the policy is configured (config
+ * test, load log).
+ *
+ * Ownership: nothing changes hands.
+ * Lifetime: the count is fixed for the policy's life.
+ * Thread safety: any thread.
+ * NULL: returns 0.
+ * Returns: the number of warnings (0 for none).
+ */
+size_t corsgate_policy_warning_count(const struct corsgate_policy *policy);
+
+/**
+ * Copies warning `index` (from 0) of the policy as one line of text
+ * (`field = "value": message`, no newline) into `message_out` (at most
+ * `message_cap` bytes, not NUL-terminated) and stores its full length in
+ * `*message_len_out`.
+ *
+ * Ownership: the text is copied into the caller's buffer.
+ * Lifetime: nothing is kept after the call.
+ * Thread safety: any thread.
+ * NULL: `message_out` may be NULL (only the length is stored), and
+ * `message_len_out` may be NULL; a NULL policy returns false.
+ * Returns: true when `index` < `corsgate_policy_warning_count(policy)`.
+ */
+bool corsgate_policy_warning(const struct corsgate_policy *policy,
+                             size_t index,
+                             uint8_t *message_out,
+                             size_t message_cap,
+                             size_t *message_len_out);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -72,6 +72,8 @@ static ngx_int_t ngx_http_corsgate_compile(ngx_conf_t *cf,
     ngx_http_corsgate_loc_conf_t *clcf, corsgate_policy *base);
 static ngx_str_t ngx_http_corsgate_message(ngx_conf_t *cf,
     corsgate_result rc, u_char *msg, size_t len);
+static void ngx_http_corsgate_policy_warnings(ngx_conf_t *cf,
+    ngx_http_corsgate_loc_conf_t *clcf);
 static void ngx_http_corsgate_policy_error(ngx_conf_t *cf,
     ngx_http_corsgate_loc_conf_t *clcf, corsgate_result rc, u_char *msg,
     size_t len);
@@ -806,7 +808,35 @@ ngx_http_corsgate_compile(ngx_conf_t *cf, ngx_http_corsgate_loc_conf_t *clcf,
     cln->handler = ngx_http_corsgate_free_policy;
     cln->data = clcf->policy;
 
+    ngx_http_corsgate_policy_warnings(cf, clcf);
+
     return NGX_OK;
+}
+
+
+/* What an accepted policy does that its author should know (nginx -t
+ * prints them as [warn]), at the first CORS directive of the level */
+
+static void
+ngx_http_corsgate_policy_warnings(ngx_conf_t *cf,
+    ngx_http_corsgate_loc_conf_t *clcf)
+{
+    u_char  msg[NGX_HTTP_CORSGATE_MESSAGE_MAX];
+    size_t  i, n, len;
+
+    n = corsgate_policy_warning_count(clcf->policy);
+
+    for (i = 0; i < n; i++) {
+        if (!corsgate_policy_warning(clcf->policy, i, msg, sizeof(msg), &len))
+        {
+            break;
+        }
+
+        ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                      "CORS policy: %*s in %V:%ui",
+                      ngx_min(len, sizeof(msg)), msg, &clcf->file,
+                      clcf->line);
+    }
 }
 
 

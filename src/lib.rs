@@ -19,11 +19,13 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod analysis;
 pub mod config;
 pub mod evaluate;
 pub mod ffi;
 pub mod origin;
 pub mod policy;
+pub mod review;
 pub mod tokens;
 
 pub use config::{ConfigError, PolicyError, RawPolicy};

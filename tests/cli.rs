@@ -233,4 +233,280 @@ fn readme_credentialed_star_example() {
         ],
         0,
     );
+
+/// Issue 12 item 2: lint judges what a pattern can match. Each of these is
+/// refused with credentials (exit 2, the reason named); the look-alike
+/// regex is accepted with a warning.
+#[test]
+fn lint_judges_patterns_by_what_they_match() {
+    let dir = std::env::temp_dir().join(format!("corsgate-lint-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, origin: &str| {
+        let path = dir.join(name);
+        let doc = serde_json::json!({"allow_origins": [origin], "allow_credentials": true});
+        std::fs::write(&path, doc.to_string()).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    for (i, (origin, needle)) in [
+        ("regex:.*", "like \"*\""),
+        ("regex:https?://.*", "like \"*\""),
+        (r"regex:https://[a-z0-9.-]+\.com", "e.g. \"https://x.com\""),
+        (
+            r"regex:http://app\.example\.com",
+            "\"http://app.example.com\"",
+        ),
+        ("https://*.amazonaws.com", "at or below \"amazonaws.com\""),
+        (
+            "https://*.kawasaki.jp",
+            "\"example.kawasaki.jp\" is a public suffix",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let o = corsgate(&["lint", &write(&format!("bad{i}.json"), origin)]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{origin}: {err}");
+        assert!(
+            err.contains("allow_origins[0]") && err.contains(needle),
+            "{origin}: {err}"
+        );
+    }
+    let o = corsgate(&["lint", &write("warn.json", "regex:https://app.example.com")]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    let warning = text
+        .lines()
+        .find(|l| l.starts_with("warning: "))
+        .unwrap_or_default();
+    assert!(
+        warning.contains("look-alike") && warning.contains("\"https://appxexample.com\""),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("corsgate-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Issue 16: `diff` exit codes and JSON; `audit` in words.
+#[test]
+fn diff_and_audit() {
+    let dir = temp_dir("diff");
+    let write = |name: &str, doc: serde_json::Value| {
+        let path = dir.join(name);
+        std::fs::write(&path, doc.to_string()).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    let old = write(
+        "old.json",
+        serde_json::json!({"allow_origins": ["https://app.example.com"]}),
+    );
+    let wide = write(
+        "wide.json",
+        serde_json::json!({"allow_origins": ["https://*.example.com"], "allow_credentials": true}),
+    );
+    let same = write(
+        "same.json",
+        serde_json::json!({"allow_origins": ["regex:https://app\\.example\\.com", "https://app.example.com"]}),
+    );
+    let o = corsgate(&["diff", &old, &wide, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["widened"], true);
+    assert_eq!(
+        doc["origins"]["admitted"][0]["example"],
+        "https://x.example.com"
+    );
+    assert_eq!(doc["changes"][0]["field"], "allow_credentials");
+    let o = corsgate(&["diff", &wide, &old]);
+    assert_eq!(o.status.code(), Some(0), "narrowing is not widening");
+    assert!(stdout(&o).contains("- origin no longer allowed, e.g. https://x.example.com"));
+    let o = corsgate(&["diff", &old, &same]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).starts_with("no change"), "{}", stdout(&o));
+    let bad = write(
+        "bad.json",
+        serde_json::json!({"allow_origins": ["https://a.com:443"]}),
+    );
+    assert_eq!(corsgate(&["diff", &old, &bad]).status.code(), Some(2));
+    assert_eq!(corsgate(&["diff", &old]).status.code(), Some(2));
+    let o = corsgate(&["audit", &wide]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    assert!(
+        text.contains("any subdomain of example.com, any depth"),
+        "{text}"
+    );
+    assert!(text.contains("credentials: yes"), "{text}");
+    let risky = write(
+        "risky.json",
+        serde_json::json!({"allow_origins": ["https://*.amazonaws.com", "regex:https://app.example.com"], "max_age": 86400}),
+    );
+    let o = corsgate(&["audit", &risky, "--format", "json"]);
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        doc["origins"][0]["risks"][0]
+            .as_str()
+            .unwrap()
+            .contains("public suffix"),
+        "{doc}"
+    );
+    assert!(
+        doc["origins"][1]["risks"][0]
+            .as_str()
+            .unwrap()
+            .contains("look-alike"),
+        "{doc}"
+    );
+    assert!(doc["notes"][0].as_str().unwrap().contains("7200"), "{doc}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The README's CI step, run as pasted: it fails a change that widens
+/// access and passes one that does not.
+#[test]
+fn readme_ci_step_as_pasted() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme.split("## Reviewing policy changes").nth(1).unwrap();
+    let snippet = section
+        .split("```sh\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let dir = temp_dir("ci");
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_corsgate"))
+        .parent()
+        .unwrap();
+    let run = |before: &str, after: &str| {
+        std::fs::write(dir.join("policy-before.json"), before).unwrap();
+        std::fs::write(dir.join("policy.json"), after).unwrap();
+        Command::new("bash")
+            .args(["-c", snippet])
+            .current_dir(&dir)
+            .env(
+                "PATH",
+                format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+            )
+            .output()
+            .unwrap()
+    };
+    let narrow = r#"{"allow_origins": ["https://app.example.com"]}"#;
+    let wide = r#"{"allow_origins": ["https://app.example.com", "https://*.example.org"]}"#;
+    let o = run(narrow, wide);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("\"widened\":true"), "{}", stdout(&o));
+    assert_eq!(run(wide, narrow).status.code(), Some(0));
+    assert_eq!(run(narrow, narrow).status.code(), Some(0));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The hostile-policy figures quoted in the README (run with
+/// `cargo test --release --test cli review_figures -- --ignored --nocapture`
+/// to write the policies and print the timing commands' output).
+#[test]
+#[ignore = "writes large files and measures with /usr/bin/time: figures for the README"]
+fn review_figures() {
+    let dir = temp_dir("figures");
+    let write = |name: &str, list: Vec<String>| {
+        let path = dir.join(name);
+        std::fs::write(
+            &path,
+            serde_json::json!({ "allow_origins": list }).to_string(),
+        )
+        .unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    let exact = |r: std::ops::Range<u32>| {
+        r.map(|i| format!("https://o{i}.example.com"))
+            .collect::<Vec<_>>()
+    };
+    let wild = |r: std::ops::Range<u32>| {
+        r.map(|i| format!("https://*.d{i}.example.com"))
+            .collect::<Vec<_>>()
+    };
+    let mut new_exact = exact(1..100_001);
+    new_exact.push("https://*.example.org".into());
+    let pairs = [
+        (
+            write("e-old.json", exact(0..100_000)),
+            write("e-new.json", new_exact),
+        ),
+        (
+            write("w-old.json", wild(0..100_000)),
+            write("w-new.json", wild(1..100_001)),
+        ),
+        (
+            write("r.json", vec!["regex:[a-z.]*.{7}x.{7}".into()]),
+            dir.join("e-old.json").to_string_lossy().into_owned(),
+        ),
+    ];
+    for (a, b) in &pairs {
+        let o = Command::new("/usr/bin/time")
+            .args([
+                "-f",
+                "%e s, %M KB max RSS",
+                env!("CARGO_BIN_EXE_corsgate"),
+                "diff",
+                a,
+                b,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        let figure = err.lines().last().unwrap_or_default();
+        println!("diff {a} {b}: {figure}");
+    }
+}
+
+/// The README's look-alike warning example, run as pasted: each `$ `
+/// line is a command, what follows it up to the next is its output.
+#[test]
+fn readme_lookalike_warning_as_pasted() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let block = readme
+        .split("```text\n")
+        .find(|b| {
+            b.starts_with("$ echo '{\"allow_origins\": [\"regex:https://app.example.com\"]}'")
+        })
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let dir = temp_dir("readme-lint");
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_corsgate"))
+        .parent()
+        .unwrap();
+    let mut script = String::new();
+    let mut expected = String::new();
+    for line in block.lines() {
+        match line.strip_prefix("$ ") {
+            Some(cmd) => script.push_str(&format!("{cmd}\n")),
+            None => expected.push_str(&format!("{line}\n")),
+        }
+    }
+    let o = Command::new("bash")
+        .args(["-c", &script])
+        .current_dir(&dir)
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&o), expected);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -98,4 +98,99 @@ fn policy_with_bom_loads() {
     );
     assert!(!policy.is_null());
     corsgate_policy_free(policy);
+
+/// Policy warnings through the C ABI (issue 12 item 2): a regex whose
+/// unescaped dots admit look-alike registrable domains loads, with one
+/// warning naming an example.
+#[test]
+fn policy_warnings() {
+    use corsgate::ffi::{
+        corsgate_policy_free, corsgate_policy_from_json, corsgate_policy_warning,
+        corsgate_policy_warning_count,
+    };
+    let load = |json: &str| {
+        let mut policy = std::ptr::null_mut();
+        let rc = corsgate_policy_from_json(
+            json.as_ptr(),
+            json.len(),
+            &mut policy,
+            std::ptr::null_mut(),
+            0,
+            std::ptr::null_mut(),
+        );
+        (rc, policy)
+    };
+    let (rc, policy) =
+        load(r#"{"allow_origins": ["regex:https://app.example.com"], "allow_credentials": true}"#);
+    assert_eq!(rc, corsgate_result::CORSGATE_RESULT_OK);
+    assert_eq!(corsgate_policy_warning_count(policy), 1);
+    let mut buf = [0u8; 1024];
+    let mut len = 0usize;
+    assert!(corsgate_policy_warning(
+        policy,
+        0,
+        buf.as_mut_ptr(),
+        buf.len(),
+        &mut len
+    ));
+    let text = std::str::from_utf8(&buf[..len]).unwrap();
+    assert!(
+        text.starts_with("allow_origins[0] = \"regex:https://app.example.com\": "),
+        "{text}"
+    );
+    assert!(text.contains("\"https://appxexample.com\""), "{text}");
+    // Truncated copy, full length reported; out of range; NULLs.
+    let mut small = [0u8; 8];
+    let mut full = 0usize;
+    assert!(corsgate_policy_warning(
+        policy,
+        0,
+        small.as_mut_ptr(),
+        8,
+        &mut full
+    ));
+    assert_eq!((full, &small[..]), (len, &buf[..8]));
+    assert!(!corsgate_policy_warning(
+        policy,
+        1,
+        buf.as_mut_ptr(),
+        buf.len(),
+        &mut len
+    ));
+    assert!(corsgate_policy_warning(
+        policy,
+        0,
+        std::ptr::null_mut(),
+        0,
+        std::ptr::null_mut()
+    ));
+    assert_eq!(corsgate_policy_warning_count(std::ptr::null()), 0);
+    assert!(!corsgate_policy_warning(
+        std::ptr::null(),
+        0,
+        buf.as_mut_ptr(),
+        1,
+        &mut len
+    ));
+    corsgate_policy_free(policy);
+
+    for origin in [
+        "regex:.*",
+        "regex:https?://.*",
+        r"regex:https://[a-z0-9.-]+\\.com",
+        r"regex:http://app\\.example\\.com",
+        "https://*.amazonaws.com",
+        "https://*.kawasaki.jp",
+    ] {
+        let json = format!(r#"{{"allow_origins": ["{origin}"], "allow_credentials": true}}"#);
+        assert_eq!(
+            load(&json).0,
+            corsgate_result::CORSGATE_RESULT_INVALID_POLICY,
+            "{origin}"
+        );
+        let json = format!(r#"{{"allow_origins": ["{origin}"]}}"#);
+        let (rc, policy) = load(&json);
+        assert_eq!(rc, corsgate_result::CORSGATE_RESULT_OK, "{origin}");
+        corsgate_policy_free(policy);
+    }
 }

@@ -18,17 +18,22 @@ const USAGE: &str = "usage:
                  [--request-method <method>] [--request-headers <names>]...
                  [--header \"Name: value\"]... [--format text|json]
   corsgate lint <policy.json>
+  corsgate diff <old.json> <new.json> [--format text|json]
+  corsgate audit <policy.json> [--format text|json]
 
 check prints the verdict, the reason and the exact response headers for one
 request; --origin and --request-headers may repeat (one per header line).
 --method defaults to OPTIONS when --request-method is given, else GET.
-Exit codes: 0 allowed or not CORS, 1 denied, 2 bad policy or arguments.";
+Exit codes: 0 allowed or not CORS, 1 denied, 2 bad policy or arguments.
+diff: 0 nothing widened, 1 access widened, 2 bad input. A file may be - (stdin).";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("check") => check(&args[1..]),
         Some("lint") => lint(&args[1..]),
+        Some("diff") => diff(&args[1..]),
+        Some("audit") => audit(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -202,14 +207,7 @@ fn lint(args: &[String]) -> Result<ExitCode, String> {
                 };
                 format!("{scheme} on any subdomain of {suffix} (not {suffix} itself), {port}")
             }
-            Ok(OriginPattern::Regex(re)) => {
-                if re.contains(".") && !re.contains("\\.") {
-                    notes.push(format!(
-                        "{text}: an unescaped \".\" matches any character; write \"\\\\.\""
-                    ));
-                }
-                "origins the regex matches in full".to_owned()
-            }
+            Ok(OriginPattern::Regex(_)) => "origins the regex matches in full".to_owned(),
             Err(e) => e,
         };
         println!("  {text:<40} {explained}");
@@ -285,6 +283,74 @@ fn lint(args: &[String]) -> Result<ExitCode, String> {
     );
     for note in notes {
         println!("note: {note}");
+    }
+    for warning in policy.warnings() {
+        println!("warning: {warning}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads a policy file (`-` for stdin) for review.
+fn review_input(path: &str) -> Result<corsgate::review::Reviewed, String> {
+    let bytes = if path == "-" {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)
+            .map_err(|e| format!("stdin: {e}"))?;
+        b
+    } else {
+        std::fs::read(path).map_err(|e| format!("{path}: {e}"))?
+    };
+    corsgate::review::read(&bytes).map_err(|e| format!("{path}: {e}"))
+}
+
+/// Positional arguments and `--format json`.
+fn review_args(args: &[String]) -> Result<(Vec<&str>, bool), String> {
+    let mut files = Vec::new();
+    let mut json_format = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--format" => {
+                json_format = match it.next().map(String::as_str) {
+                    Some("json") => true,
+                    Some("text") => false,
+                    other => return Err(format!("--format is text or json, not {other:?}")),
+                }
+            }
+            file => files.push(file),
+        }
+    }
+    Ok((files, json_format))
+}
+
+fn diff(args: &[String]) -> Result<ExitCode, String> {
+    let (files, json_format) = review_args(args)?;
+    let [old, new] = files[..] else {
+        return Err(format!("diff takes two policy files\n{USAGE}"));
+    };
+    let d = corsgate::review::diff(&review_input(old)?, &review_input(new)?)?;
+    if json_format {
+        println!("{}", d.to_json());
+    } else {
+        print!("{}", d.to_text());
+    }
+    Ok(if d.widened() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn audit(args: &[String]) -> Result<ExitCode, String> {
+    let (files, json_format) = review_args(args)?;
+    let [path] = files[..] else {
+        return Err(format!("audit takes one policy file\n{USAGE}"));
+    };
+    let r = review_input(path)?;
+    if json_format {
+        println!("{}", corsgate::review::audit_json(&r));
+    } else {
+        print!("{}", corsgate::review::audit_text(&r));
     }
     Ok(ExitCode::SUCCESS)
 }

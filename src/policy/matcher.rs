@@ -12,17 +12,14 @@
 use std::collections::{HashMap, HashSet};
 
 use foldhash::fast::RandomState;
-use regex_automata::dfa::{dense, Automaton, StartKind};
-use regex_automata::nfa::thompson;
-use regex_automata::util::syntax;
+use regex_automata::dfa::{dense, Automaton};
 use regex_automata::{Anchored, Input};
 
 use crate::origin::{Origin, OriginPattern, PortSpec};
 
 /// Most bytes in one `regex:` pattern.
 pub const MAX_REGEX_LEN: usize = 1024;
-/// Most bytes the compiled regex DFA may take.
-pub const MAX_REGEX_DFA_BYTES: usize = 8 << 20;
+pub use crate::analysis::MAX_REGEX_DFA_BYTES;
 
 /// Up to this many exact origins are compared one by one rather than
 /// hashed: a length check and a `memcmp` each cost less than hashing the
@@ -178,28 +175,14 @@ fn accepts(rules: &Rules, origin: &Origin<'_>) -> bool {
 }
 
 /// Builds one anchored DFA for every regex pattern: linear-time search, no
-/// allocation at match time, size-capped at build time.
+/// allocation at match time, size-capped at build time (the bounds are
+/// those of [`crate::analysis`]).
 pub fn build_regex(patterns: &[String]) -> Result<dense::DFA<Vec<u32>>, String> {
-    dense::Builder::new()
-        .configure(
-            dense::Config::new()
-                .start_kind(StartKind::Anchored)
-                .dfa_size_limit(Some(MAX_REGEX_DFA_BYTES))
-                .determinize_size_limit(Some(MAX_REGEX_DFA_BYTES)),
-        )
-        .syntax(
-            syntax::Config::new()
-                .unicode(false)
-                .utf8(false)
-                .nest_limit(32),
-        )
-        .thompson(
-            thompson::Config::new()
-                .utf8(false)
-                .nfa_size_limit(Some(MAX_REGEX_DFA_BYTES)),
-        )
-        .build_many(patterns)
-        .map_err(|e| e.to_string())
+    crate::analysis::automaton::build(
+        patterns,
+        MAX_REGEX_DFA_BYTES,
+        crate::analysis::automaton::NFA_BYTES * 2,
+    )
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use foldhash::fast::RandomState;
 
+use crate::analysis::Analyser;
 use crate::config::{ConfigError, PolicyError, RawPolicy, RawValue, Reader};
 use crate::origin::{is_loopback_host, parse_pattern, OriginPattern};
 use crate::tokens::is_token;
@@ -149,6 +150,7 @@ pub struct Policy {
     pub(crate) actual_deny: ActualDeny,
     pub(crate) mode: Mode,
     pub(crate) debug: bool,
+    pub(crate) warnings: Vec<ConfigError>,
 }
 
 impl Policy {
@@ -187,7 +189,8 @@ impl Policy {
     pub fn compile_sharing(raw: &RawPolicy, base: Option<&Policy>) -> Result<Policy, PolicyError> {
         let mut r = Reader::new(raw);
         let credentials = r.boolean("allow_credentials").unwrap_or(false);
-        let origins = read_origins(&mut r, credentials);
+        let mut warnings = Vec::new();
+        let origins = read_origins(&mut r, credentials, &mut warnings);
         let methods = read_methods(&mut r);
         let headers = read_names(&mut r, "allow_headers", None, request_header_problem);
         let expose_star = credentials.then_some(
@@ -281,6 +284,7 @@ impl Policy {
             actual_deny,
             mode,
             debug,
+            warnings,
         })
     }
 
@@ -325,6 +329,12 @@ impl Policy {
     pub fn is_report_only(&self) -> bool {
         self.mode == Mode::Report
     }
+
+    /// What the user should know about an accepted policy (e.g. a regex
+    /// that also admits look-alike domains), field by field.
+    pub fn warnings(&self) -> &[ConfigError] {
+        &self.warnings
+    }
 }
 
 fn join(first: &[&str], rest: &[String]) -> Box<[u8]> {
@@ -336,7 +346,12 @@ fn join(first: &[&str], rest: &[String]) -> Box<[u8]> {
     all.join(", ").into_bytes().into()
 }
 
-fn read_origins(r: &mut Reader<'_>, credentials: bool) -> Vec<OriginPattern> {
+fn read_origins(
+    r: &mut Reader<'_>,
+    credentials: bool,
+    warnings: &mut Vec<ConfigError>,
+) -> Vec<OriginPattern> {
+    let mut analyser = Analyser::default();
     let Some(list) = r.list("allow_origins") else {
         if r.errors
             .iter()
@@ -367,7 +382,15 @@ fn read_origins(r: &mut Reader<'_>, credentials: bool) -> Vec<OriginPattern> {
                 continue;
             }
         };
-        if let Some(msg) = origin_problem(&pattern, credentials) {
+        // What the pattern can match (crate::analysis): regexes as
+        // automata, wildcards against the Public Suffix List.
+        let checked = analyser.check(&pattern, credentials);
+        warnings.extend(checked.warnings.into_iter().map(|message| ConfigError {
+            field: field.clone(),
+            value: Some(text.clone()),
+            message,
+        }));
+        if let Some(msg) = origin_problem(&pattern, credentials).or(checked.error) {
             r.error(field, Some(text), msg);
             continue;
         }
@@ -390,11 +413,10 @@ fn origin_problem(pattern: &OriginPattern, credentials: bool) -> Option<String> 
             if re.len() > MAX_REGEX_LEN {
                 return Some(format!("the regex is longer than {MAX_REGEX_LEN} bytes; split it or use wildcards"));
             }
+            // Named here before the analysis builds it (crate::analysis),
+            // whose error for these would be "error building NFA".
             if let Some(msg) = unsupported_regex_construct(re) {
                 return Some(msg);
-            }
-            if let Err(e) = matcher::build_regex(&[format!("(?:{re})\\z")]) {
-                return Some(format!("invalid or too large regex: {e}"));
             }
         }
         _ => {}
@@ -408,14 +430,6 @@ fn origin_problem(pattern: &OriginPattern, credentials: bool) -> Option<String> 
              write \"https://{}\" (http:// is accepted with credentials only for loopback hosts)",
             host
         ));
-    }
-    if let OriginPattern::Subdomains { suffix, .. } = pattern {
-        if credentials && is_public_suffix(suffix) {
-            return Some(format!(
-                "\"{suffix}\" is a public suffix: anyone can register a site under it; list your own domain, \
-                 e.g. \"{scheme}://*.yourname.{suffix}\""
-            ));
-        }
     }
     None
 }
@@ -441,13 +455,6 @@ fn unsupported_regex_construct(re: &str) -> Option<String> {
         "{what} at byte {at}: corsgate matches origins with a linear-time automaton, which cannot \
          express lookarounds or backreferences (so no origin can make matching slow); {instead}"
     ))
-}
-
-/// True when `domain` is itself a public suffix from the Public Suffix List
-/// (`com`, `co.uk`, `github.io`).
-fn is_public_suffix(domain: &str) -> bool {
-    psl::suffix(domain.as_bytes())
-        .is_some_and(|s| s.is_known() && s.as_bytes() == domain.as_bytes())
 }
 
 /// Reads `allow_methods`: `(any, methods)`.

@@ -233,3 +233,33 @@ def test_policy_with_bom_accepted(tmp_path, module_dir):
                                    [("Origin", "https://a.example.com")])
         assert resp.header_values("access-control-allow-origin") == [
             "https://a.example.com"]
+
+
+
+# issue 12 item 2: patterns judged by what they match; warnings at load.
+@pytest.mark.parametrize("origin", [
+    "regex:.*", "regex:https?://.*", r"regex:https://[a-z0-9.-]+\.com",
+    r"regex:http://app\.example\.com", "https://*.amazonaws.com",
+    "https://*.kawasaki.jp"])
+def test_credentialed_pattern_refused_by_what_it_matches(tmp_path, module_dir,
+                                                         origin):
+    policy = json.dumps({"allow_origins": [origin], "allow_credentials": True})
+    log = refused(tmp_path, module_dir, ec.corsgate_filter(policy))
+    assert_logged(log, "filter_config", policy)
+
+
+def test_lookalike_regex_warning_logged_at_config_load(tmp_path, module_dir):
+    policy = {"allow_origins": ["regex:https://app.example.com"]}
+    admin = harness.free_port()
+    cfg = ec.bootstrap(admin, [ec.listener(
+        "warn", harness.free_port(),
+        [ec.virtual_host("warn", [ec.route("/", direct_status=200)])],
+        [ec.corsgate_filter(policy)])], [])
+    with Envoy(cfg, tmp_path, module_dir, admin) as envoy:
+        assert envoy.wait_ready(timeout=30), envoy.log_tail()
+        log = envoy.log()
+    lines = [x for x in log.splitlines()
+             if "corsgate: warning in filter_config of filter 'cors': "
+                "allow_origins[0] = \"regex:https://app.example.com\"" in x]
+    assert len(lines) == 1, log
+    assert "[warning]" in lines[0] and "https://appxexample.com" in lines[0], lines

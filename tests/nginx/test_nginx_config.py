@@ -365,3 +365,30 @@ def test_policy_file_with_bom_accepted(nginx_conf):
         b"\xef\xbb\xbf" + json.dumps(FILE_POLICY).encode())
     res = n.check()
     assert res.returncode == 0, res.stderr
+
+# issue 12 item 2: validation judges what a pattern can match, not how it
+# is spelled; each of these is refused with credentials like its plain form.
+@pytest.mark.parametrize("pattern,parts", [
+    ("'regex:.*'", ["like \"*\""]),
+    ("'regex:https?://.*'", ["like \"*\""]),
+    (r"'regex:https://[a-z0-9.-]+\.com'", ["like \"*\"", "https://x.com"]),
+    (r"'regex:http://app\.example\.com'", ["http://app.example.com"]),
+    ("https://*.amazonaws.com", ["public suffix", "amazonaws.com"]),
+    ("https://*.kawasaki.jp", ["\"example.kawasaki.jp\" is a public suffix"]),
+])
+def test_pattern_judged_by_what_it_matches(nginx_conf, pattern, parts):
+    directive = f"cors_allow_origins {pattern};"
+    n = nginx_conf(conf_with(directive + "\n            cors_allow_credentials on;"))
+    assert_fails_at(n, directive, "invalid CORS policy: ", "allow_origins[0]",
+                    *parts)
+
+
+def test_lookalike_regex_warns_at_nginx_t(nginx_conf):
+    directive = "cors_allow_origins 'regex:https://app.example.com';"
+    n = nginx_conf(conf_with(directive + "\n            cors_allow_credentials on;"))
+    res = n.check()
+    assert res.returncode == 0, res.stderr
+    warns = [x for x in res.stderr.splitlines() if "[warn]" in x and "CORS" in x]
+    assert len(warns) == 1, res.stderr
+    assert warns[0].endswith(f" in {n.conf}:{n.line_of(directive)}"), res.stderr
+    assert "look-alike" in warns[0] and "https://appxexample.com" in warns[0], warns

@@ -1,0 +1,267 @@
+//! The Public Suffix List as rules one can walk, not only look up.
+//!
+//! The `psl` crate answers "what is the public suffix of this name", which
+//! cannot tell whether some suffix lies *below* a name (`s3.amazonaws.com`
+//! below `amazonaws.com`) without guessing labels. So the list itself is
+//! shipped: `data/public_suffix_list.dat` is the rule file of the `psl`
+//! crate version this crate pins (`psl = "=2.1.247"`, its `data/rules.txt`),
+//! turned into ASCII (punycode) by `build_psl.rs`. A test checks that every
+//! ASCII rule gives the same answer here as in the `psl` crate.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use foldhash::fast::RandomState;
+
+static RULES: &str = include_str!(concat!(env!("OUT_DIR"), "/psl.txt"));
+
+/// What a line of the list says about a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `s3.amazonaws.com`: a public suffix.
+    Normal,
+    /// `*.kawasaki.jp`: every label under the name is one.
+    Wildcard,
+    /// `!city.kawasaki.jp`: not one, despite a wildcard.
+    Exception,
+}
+
+/// The rules, as sets for lookups and sorted by reversed name
+/// (`com.amazonaws.s3`, as `build_psl.rs` wrote them) for walking what lies
+/// below a name.
+struct List {
+    normal: HashSet<&'static str, RandomState>,
+    wildcard: HashSet<&'static str, RandomState>,
+    exception: HashSet<&'static str, RandomState>,
+    by_reversed: Vec<(&'static str, Kind, &'static str)>,
+}
+
+fn list() -> &'static List {
+    static LIST: OnceLock<List> = OnceLock::new();
+    LIST.get_or_init(|| {
+        let mut l = List {
+            normal: HashSet::default(),
+            wildcard: HashSet::default(),
+            exception: HashSet::default(),
+            by_reversed: Vec::with_capacity(RULES.len() / 40),
+        };
+        for line in RULES.lines() {
+            let mut fields = line.split('\t');
+            let (Some(reversed), Some(kind), Some(name)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
+                continue;
+            };
+            let kind = match kind {
+                "w" => Kind::Wildcard,
+                "e" => Kind::Exception,
+                _ => Kind::Normal,
+            };
+            match kind {
+                Kind::Normal => l.normal.insert(name),
+                Kind::Wildcard => l.wildcard.insert(name),
+                Kind::Exception => l.exception.insert(name),
+            };
+            l.by_reversed.push((reversed, kind, name));
+        }
+        l
+    })
+}
+
+/// `s3.amazonaws.com` → `com.amazonaws.s3`.
+fn reversed(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for (i, label) in name.rsplit('.').enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        out.push_str(label);
+    }
+    out
+}
+
+/// The rules whose name is `base` or lies below it, in reversed order.
+fn at_or_below(base: &str) -> impl Iterator<Item = &'static (&'static str, Kind, &'static str)> {
+    let l = list();
+    let key = reversed(base);
+    let below = format!("{key}.");
+    let start = l.by_reversed.partition_point(|(r, _, _)| *r < key.as_str());
+    l.by_reversed[start..]
+        .iter()
+        // Every name starting with `key` is here, `jp.kawasaki-x` (a
+        // sibling: '-' sorts before '.') among them; keep `key` and below.
+        .take_while({
+            let key = key.clone();
+            move |(r, _, _)| r.starts_with(key.as_str())
+        })
+        .filter(move |(r, _, _)| *r == key || r.starts_with(below.as_str()))
+}
+
+/// The public suffix of `host` (the longest matching rule, exceptions
+/// winning, the implicit `*` rule for unknown top-level labels), and
+/// whether a listed rule (not the implicit one) decided it.
+pub fn public_suffix(host: &str) -> (&str, bool) {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    let l = list();
+    // Start of the suffix of 1, 2, … labels.
+    let mut starts: Vec<usize> = host.match_indices('.').map(|(i, _)| i + 1).collect();
+    starts.reverse();
+    starts.push(0);
+    let mut best = (starts[0], false);
+    for (k, &start) in starts.iter().enumerate() {
+        let suffix = &host[start..];
+        if l.exception.contains(suffix) {
+            // The exception's parent is the suffix, whatever else matches.
+            best = (starts[k.saturating_sub(1)], true);
+            break;
+        }
+        if l.normal.contains(suffix) {
+            best = (start, true);
+        }
+        if k > 0 && l.wildcard.contains(&host[starts[k - 1]..]) {
+            best = (start, true);
+        }
+    }
+    (&host[best.0..], best.1)
+}
+
+/// The registrable domain of `host` (its public suffix plus one label),
+/// or `None` when the host is a public suffix itself.
+pub fn registrable_domain(host: &str) -> Option<&str> {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    let (suffix, _) = public_suffix(host);
+    if suffix.len() >= host.len() {
+        return None;
+    }
+    let head = &host[..host.len() - suffix.len() - 1];
+    let start = head.rfind('.').map_or(0, |i| i + 1);
+    Some(&host[start..])
+}
+
+/// A listed public suffix at or below `base` (`base` itself, or e.g.
+/// `s3.amazonaws.com` below `amazonaws.com`, or `example.kawasaki.jp`
+/// from the rule `*.kawasaki.jp`), as an example; `None` when there is
+/// none.
+pub fn suffix_at_or_below(base: &str) -> Option<String> {
+    let base = base.strip_suffix('.').unwrap_or(base);
+    let (suffix, listed) = public_suffix(base);
+    if listed && suffix == base {
+        return Some(suffix.to_owned());
+    }
+    let l = list();
+    at_or_below(base).find_map(|(_, kind, name)| match kind {
+        Kind::Normal if *name != base => Some((*name).to_owned()),
+        Kind::Wildcard => {
+            // Any label the exceptions do not name.
+            let mut label = "example".to_owned();
+            while l.exception.contains(format!("{label}.{name}").as_str()) {
+                label.push('x');
+            }
+            Some(format!("{label}.{name}"))
+        }
+        _ => None,
+    })
+}
+
+/// The public suffix rules at or below `base`, for building an automaton
+/// of the hosts at or below them: `(normal rules, wildcard bases,
+/// exceptions)`, each a domain name.
+pub fn rules_below(base: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let mut out = (Vec::new(), Vec::new(), Vec::new());
+    for (_, kind, name) in at_or_below(base) {
+        match kind {
+            Kind::Normal => out.0.push((*name).to_owned()),
+            Kind::Wildcard => out.1.push((*name).to_owned()),
+            Kind::Exception => out.2.push((*name).to_owned()),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suffixes_below() {
+        assert_eq!(suffix_at_or_below("com").as_deref(), Some("com"));
+        assert_eq!(
+            suffix_at_or_below("github.io").as_deref(),
+            Some("github.io")
+        );
+        assert!(suffix_at_or_below("amazonaws.com").is_some());
+        assert_eq!(
+            suffix_at_or_below("kawasaki.jp").as_deref(),
+            Some("example.kawasaki.jp")
+        );
+        // Under *.kawasaki.jp every other label is a public suffix.
+        assert_eq!(
+            suffix_at_or_below("foo.kawasaki.jp").as_deref(),
+            Some("foo.kawasaki.jp")
+        );
+        assert_eq!(suffix_at_or_below("city.kawasaki.jp"), None);
+        assert_eq!(suffix_at_or_below("example.com"), None);
+        assert_eq!(suffix_at_or_below("example.co.uk"), None);
+        assert_eq!(suffix_at_or_below("internal"), None);
+        assert!(
+            suffix_at_or_below("xn--55qx5d.cn").is_some(),
+            "公司.cn in punycode"
+        );
+    }
+
+    #[test]
+    fn registrable_domains() {
+        assert_eq!(registrable_domain("a.b.example.com"), Some("example.com"));
+        assert_eq!(registrable_domain("example.co.uk"), Some("example.co.uk"));
+        assert_eq!(registrable_domain("co.uk"), None);
+        assert_eq!(
+            registrable_domain("x.s3.amazonaws.com"),
+            Some("x.s3.amazonaws.com")
+        );
+        assert_eq!(
+            registrable_domain("a.city.kawasaki.jp"),
+            Some("city.kawasaki.jp")
+        );
+        assert_eq!(
+            registrable_domain("a.b.kawasaki.jp"),
+            Some("a.b.kawasaki.jp")
+        );
+        assert_eq!(registrable_domain("intranet"), None);
+        assert_eq!(registrable_domain("a.intranet"), Some("a.intranet"));
+    }
+
+    /// Every ASCII rule of the list gives the same answer here as in the
+    /// `psl` crate the list was taken from.
+    #[test]
+    fn agrees_with_the_psl_crate() {
+        let mut checked = 0;
+        for line in RULES.lines() {
+            let mut fields = line.split('\t');
+            let (kind, name) = (fields.nth(1).unwrap(), fields.next().unwrap());
+            let line = match kind {
+                "w" => format!("*.{name}"),
+                "e" => format!("!{name}"),
+                _ => name.to_owned(),
+            };
+            let line = line.as_str();
+            let (name, probe) = if let Some(e) = line.strip_prefix('!') {
+                (e.to_owned(), format!("a.{e}"))
+            } else if let Some(w) = line.strip_prefix("*.") {
+                (format!("zz9.{w}"), format!("a.zz9.{w}"))
+            } else {
+                (line.to_owned(), format!("a.{line}"))
+            };
+            if line.contains("xn--") {
+                continue; // the psl crate knows only the Unicode forms
+            }
+            for host in [name.as_str(), probe.as_str()] {
+                let ours = public_suffix(host);
+                let theirs = psl::suffix(host.as_bytes()).expect("a suffix");
+                assert_eq!(ours.0.as_bytes(), theirs.as_bytes(), "{line}: {host}");
+                assert_eq!(ours.1, theirs.is_known(), "{line}: {host}");
+            }
+            checked += 1;
+        }
+        assert!(checked > 9_000, "{checked}");
+    }
+}
