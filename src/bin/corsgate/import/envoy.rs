@@ -520,7 +520,7 @@ fn host_patterns(
         // finish step refuses the whole policy; one only implied is dropped.
         if scheme == "http" && credentials && !loopback && scheme_given.is_none() {
             refused.push(format!(
-                "http:// origins ({scheme}://{host}…) become refused: credentials over plain HTTP can be read by anyone on the path"
+                "http:// origins (http://…{host}) become refused: credentials over plain HTTP can be read by anyone on the path"
             ));
             continue;
         }

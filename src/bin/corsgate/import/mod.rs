@@ -347,9 +347,15 @@ fn convert_object(object: &Value, at: &str, from: Option<Source>, items: &mut Ve
             ),
             None => at.to_owned(),
         };
+        let hint = map
+            .get("kind")
+            .and_then(Value::as_str)
+            .and_then(|k| did_you_mean(k, &["Ingress", "HTTPRoute"]))
+            .map(|k| format!("; did you mean kind {k}?"))
+            .unwrap_or_default();
         items.push(Item::failed(
             what,
-            "not an Ingress, an HTTPRoute or an Envoy RouteConfiguration/bootstrap: nothing to import from it".into(),
+            format!("not an Ingress, an HTTPRoute or an Envoy RouteConfiguration/bootstrap: nothing to import from it{hint}"),
         ));
         return;
     };

@@ -255,7 +255,10 @@ pub fn documents(text: &str) -> Vec<Document> {
                 let message = format!("line {line}: not YAML: {}", e.info());
                 match current.take() {
                     Some((mut doc, _)) => {
-                        doc.value = Err(message);
+                        // A budget error found first stays the reason.
+                        if doc.value.is_ok() {
+                            doc.value = Err(message);
+                        }
                         out.push(doc);
                     }
                     None => out.push(Document {
