@@ -68,7 +68,7 @@ test-c: lib
 	scripts/c-tests
 
 test-http: build
-	$(PYTEST) -q tests/harness tests/c tests/nginx tests/envoy tests/hostile
+	$(PYTEST) -q tests/harness tests/c tests/nginx tests/envoy tests/hostile tests/import
 
 test-browser: build
 	scripts/browser-tests
