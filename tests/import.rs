@@ -307,3 +307,48 @@ fn hostile_input_is_an_error_per_object() {
     assert!(items[0]["error"].as_str().unwrap().contains("not YAML"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn readme_migrating_examples_run_as_pasted() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme
+        .find("\n## Migrating\n")
+        .expect("README has ## Migrating");
+    let section = &readme[start + 1..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
+    let dir = std::env::temp_dir().join(format!("corsgate-readme-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut rest = section;
+    let mut examples = 0;
+    while let Some(y) = rest.find("```yaml\n") {
+        let body = &rest[y + 8..];
+        let end = body.find("```\n").unwrap();
+        let yaml = &body[..end];
+        let after = &body[end..];
+        let t = after
+            .find("```text\n")
+            .expect("a text block after each yaml block");
+        let text = &after[t + 8..];
+        let text_end = text.find("```\n").unwrap();
+        let (command, expected) = text[..text_end].split_once('\n').unwrap();
+        let file = command
+            .strip_prefix("$ corsgate import ")
+            .unwrap_or_else(|| panic!("unexpected command {command:?}"));
+        std::fs::write(dir.join(file), yaml).unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_corsgate"))
+            .args(["import", file])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            expected,
+            "README example {file}"
+        );
+        examples += 1;
+        rest = &text[text_end..];
+    }
+    assert_eq!(examples, 3, "one example per source");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
