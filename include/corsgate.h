@@ -13,6 +13,12 @@
 #include <stdint.h>
 
 /**
+ * Longest requested method `allow_methods: ["*"]` admits, in bytes (it
+ * may be echoed; a listed method of any length is matched as written).
+ */
+#define STAR_METHOD_MAX_LEN 512
+
+/**
  * The ABI version; the SONAME is `libcorsgate.so.<CORSGATE_ABI_VERSION>`.
  */
 #define CORSGATE_ABI_VERSION 1
@@ -24,9 +30,10 @@
 #define CORSGATE_REQUEST_HEADERS_MAX_LINES 8
 
 /**
- * Most headers one decision asks the caller to write.
+ * Most headers one decision asks the caller to write (14 are reachable:
+ * `access-control-allow-headers` repeats once per echoed request line).
  */
-#define CORSGATE_DECISION_MAX_HEADERS 8
+#define CORSGATE_DECISION_MAX_HEADERS 15
 
 /**
  * Longest `Origin` accepted, in bytes; longer ones are denied.
@@ -34,9 +41,10 @@
 #define CORSGATE_ORIGIN_MAX_LEN 512
 
 /**
- * Bytes of private storage in a decision (request bytes it keeps).
+ * Bytes of private storage in a decision (request bytes it keeps: the
+ * origin, the detail, an echoed method and echoed request-header lines).
  */
-#define CORSGATE_DECISION_STORAGE_LEN 1024
+#define CORSGATE_DECISION_STORAGE_LEN 5632
 
 /**
  * What the caller does next.
@@ -391,7 +399,13 @@ typedef struct corsgate_decision {
    */
   size_t headers_len;
   /**
-   * The headers to write, in order.
+   * The headers to write, in order. `access-control-allow-headers`
+   * may repeat (one line per echoed request line). Values borrow from
+   * the policy, from `storage` (the reflected origin), or, on an allowed
+   * preflight (always `CORSGATE_ACTION_RESPOND`) under a credentialed
+   * `*`, from the request's `Access-Control-Request-Method` and
+   * `Access-Control-Request-Headers` bytes: write the reply before the
+   * request's headers go.
    */
   struct corsgate_header headers[CORSGATE_DECISION_MAX_HEADERS];
   /**
