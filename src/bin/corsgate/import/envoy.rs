@@ -108,6 +108,12 @@ fn route_config(rc: &Map<String, Value>, at: &str, items: &mut Vec<Item>) {
         None => return,
     };
     let _ = at;
+    // A CorsPolicy on the RouteConfiguration applies to every virtual host
+    // without its own.
+    let rc_policy = rc
+        .get("typed_per_filter_config")
+        .and_then(|t| t.get(CORS_FILTER))
+        .map(|p| unwrap_filter_config(p).clone());
     for (i, vh) in vhosts.iter().enumerate() {
         let vh_name = vh
             .get("name")
@@ -116,7 +122,11 @@ fn route_config(rc: &Map<String, Value>, at: &str, items: &mut Vec<Item>) {
         let base = format!("{rc_name}/{vh_name}");
         match cors_policy(vh, false) {
             Ok(Some(p)) => items.push(convert_policy(&p, base.clone())),
-            Ok(None) => {}
+            Ok(None) => {
+                if let Some(p) = &rc_policy {
+                    items.push(convert_policy(p, base.clone()));
+                }
+            }
             Err(e) => items.push(Item::failed(base.clone(), e)),
         }
         for (j, route) in vh
@@ -146,18 +156,7 @@ fn cors_policy(at: &Value, is_route: bool) -> Result<Option<Value>, String> {
         .get("typed_per_filter_config")
         .and_then(|t| t.get(CORS_FILTER))
     {
-        // An envoy.config.route.v3.FilterConfig wraps the policy in `config`.
-        let p = match p.get("config") {
-            Some(inner)
-                if p.get("@type")
-                    .and_then(Value::as_str)
-                    .is_some_and(|t| t.ends_with("FilterConfig")) =>
-            {
-                inner
-            }
-            _ => p,
-        };
-        return Ok(Some(p.clone()));
+        return Ok(Some(unwrap_filter_config(p).clone()));
     }
     let inline = if is_route {
         at.get("route").and_then(|r| r.get("cors"))
@@ -165,6 +164,20 @@ fn cors_policy(at: &Value, is_route: bool) -> Result<Option<Value>, String> {
         at.get("cors")
     };
     Ok(inline.cloned())
+}
+
+/// An envoy.config.route.v3.FilterConfig wraps the policy in `config`.
+fn unwrap_filter_config(p: &Value) -> &Value {
+    match p.get("config") {
+        Some(inner)
+            if p.get("@type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.ends_with("FilterConfig")) =>
+        {
+            inner
+        }
+        _ => p,
+    }
 }
 
 fn csv(v: Option<&Value>, field: &str) -> Result<Vec<String>, String> {
@@ -312,7 +325,25 @@ fn convert_policy(p: &Value, name: String) -> Item {
                 described.join(", ")
             ));
         }
-        let methods = csv(p.get("allow_methods"), "allow_methods")?;
+        let mut methods = csv(p.get("allow_methods"), "allow_methods")?;
+        let mut headers = csv(p.get("allow_headers"), "allow_headers")?;
+        if credentials {
+            // Envoy sends `*` as written. With credentials a browser reads
+            // it as a name, not a wildcard (Fetch), while uncredentialed
+            // requests get the wildcard; corsgate's `*` with credentials
+            // echoes the request, which would admit more: drop it.
+            for (list, field, what) in [
+                (&mut methods, "allow_methods", "method"),
+                (&mut headers, "allow_headers", "request header"),
+            ] {
+                if list.iter().any(|m| m == "*") {
+                    list.retain(|m| m != "*");
+                    item.notes.push(format!(
+                        "{field} \"*\" with allow_credentials: Envoy sends \"*\" literally, which browsers read as a {what} named \"*\" on credentialed requests and as a wildcard on uncredentialed ones; corsgate cannot answer both, so \"*\" is dropped and only the listed (or safelisted) ones stay: uncredentialed requests with any other {what} become refused"
+                    ));
+                }
+            }
+        }
         if !methods.is_empty() {
             policy.allow_methods = Some(keep_valid(
                 "allow_methods",
@@ -321,7 +352,6 @@ fn convert_policy(p: &Value, name: String) -> Item {
                 "method",
             ));
         }
-        let headers = csv(p.get("allow_headers"), "allow_headers")?;
         policy.allow_headers = keep_valid(
             "allow_headers",
             headers

@@ -181,6 +181,9 @@ fn convert_cors(cors: &Value, name: String) -> Item {
             ..Policy::default()
         };
         let mut notes = Vec::new();
+        if credentials && policy.allow_headers.iter().any(|h| h == "*") {
+            notes.push("allowHeaders \"*\" with allowCredentials: the gateway echoes every requested header, Authorization included; corsgate's \"*\" echoes them too but never covers authorization (Fetch), so preflights asking for it become refused: list \"authorization\" in allowHeaders to keep them".into());
+        }
         policy.max_age = Some(cap_max_age(max_age, &mut notes, "cors.maxAge"));
         item.notes.extend(notes);
         Ok((policy, said))
