@@ -40,6 +40,7 @@ const MANIFESTS: &[(&str, i32)] = &[
     ("ingress-nginx/ingresses.yaml", 2),
     ("envoy/route-config.yaml", 2),
     ("envoy/bootstrap.yaml", 0),
+    ("envoy/string-matchers.yaml", 2),
     ("gateway-api/routes.yaml", 2),
 ];
 
@@ -111,6 +112,15 @@ fn unsafe_sources_are_refused_with_what_to_write() {
             "envoy/route-config.yaml",
             "unsafe/public-suffix",
             &["\"github.io\" is a public suffix"],
+        ),
+        (
+            "envoy/string-matchers.yaml",
+            "e/b",
+            &[
+                "prefix \"https://app.\"",
+                "https://app.corsgate-probe.com",
+                "Write instead",
+            ],
         ),
         (
             "gateway-api/routes.yaml",

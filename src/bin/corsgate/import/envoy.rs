@@ -475,6 +475,13 @@ fn translate(
                 let escaped = regex_escape(&value);
                 let re = match kind {
                     "prefix" => format!("regex:{escaped}.*"),
+                    // With credentials, plain-http origins stay out.
+                    "suffix" if credentials && !value.contains("://") => {
+                        notes.push(format!(
+                            "{what}: http:// origins become refused: credentials over plain HTTP can be read by anyone on the path"
+                        ));
+                        format!("regex:https://.*{escaped}")
+                    }
                     "suffix" => format!("regex:.*{escaped}"),
                     _ => format!("regex:.*{escaped}.*"),
                 };
@@ -520,7 +527,16 @@ fn domain_part(kind: &str, value: &str) -> Option<String> {
         _ => value.split_once("://").map_or(value, |(_, h)| h),
     };
     let host = host.trim_start_matches('.');
-    let valid = !host.is_empty()
+    // Whole DNS labels only: `app.` or `-prod.example.com` name no host.
+    let labels_ok = host.split('.').all(|label| {
+        !label.is_empty()
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    });
+    let valid = labels_ok
         && host.contains('.')
         && normalize_origin(&format!("https://{host}"))
             .is_ok_and(|o| o == format!("https://{host}"));
