@@ -537,18 +537,10 @@ pub fn finish(mut item: Item, policy: Policy, source_said: &str) -> Item {
 }
 
 fn http_loopback(origin: &str) -> bool {
-    let host =
-        origin["http://".len()..]
-            .rsplit_once(':')
-            .map_or(&origin["http://".len()..], |(h, p)| {
-                if p == "*" || p.bytes().all(|b| b.is_ascii_digit()) {
-                    h
-                } else {
-                    &origin["http://".len()..]
-                }
-            });
-    let host = host.strip_prefix("*.").unwrap_or(host);
-    corsgate::origin::is_loopback_host(host)
+    parse_pattern(origin)
+        .ok()
+        .and_then(|p| p.host().map(corsgate::origin::is_loopback_host))
+        .unwrap_or(false)
 }
 
 /// max-age above what corsgate accepts is capped, with a note.
