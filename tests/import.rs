@@ -137,6 +137,11 @@ fn unsafe_sources_are_refused_with_what_to_write() {
             "store/unsafe/rule-2",
             &["\"co.uk\" is a public suffix"],
         ),
+        (
+            "gateway-api/routes.yaml",
+            "store/unsafe/rule-4",
+            &["https://*", "any site can match"],
+        ),
     ];
     for (file, name, needles) in cases {
         let (_, items) = import_json(&root().join(file));

@@ -159,6 +159,23 @@ fn convert_cors(cors: &Value, name: String) -> Item {
                 allow_origins = vec!["*".to_owned()];
                 break;
             }
+            // `scheme://*[:port]`: every host on that scheme and port.
+            let lower = o.to_ascii_lowercase();
+            if let Some((scheme, rest)) = lower.split_once("://*") {
+                let port = match (scheme, rest) {
+                    ("https", "" | ":443") | ("http", "" | ":80") => Some(String::new()),
+                    (_, p) if p.len() > 1 && p[1..].bytes().all(|b| b.is_ascii_digit()) => {
+                        Some(p.to_owned())
+                    }
+                    _ => None,
+                };
+                if let (true, Some(port)) = (scheme == "https" || scheme == "http", port) {
+                    // No ':' in the host: bracketed IPv6 hosts are left out
+                    // (fewer origins, never more).
+                    allow_origins.push(format!("regex:{scheme}://[^:/]+{port}"));
+                    continue;
+                }
+            }
             allow_origins
                 .push(normalize_origin(o).map_err(|e| format!("cors.allowOrigins[{i}] {e}"))?);
         }
