@@ -77,7 +77,7 @@ test-c: lib
 
 test-http: build
 	$(PYTEST) -q tests/harness tests/c tests/nginx tests/envoy tests/hostile \
-	    tests/failures
+	    tests/failures tests/import
 
 test-browser: build
 	scripts/browser-tests
