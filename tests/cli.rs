@@ -233,6 +233,7 @@ fn readme_credentialed_star_example() {
         ],
         0,
     );
+}
 
 /// Issue 12 item 2: lint judges what a pattern can match. Each of these is
 /// refused with credentials (exit 2, the reason named); the look-alike

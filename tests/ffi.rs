@@ -98,6 +98,7 @@ fn policy_with_bom_loads() {
     );
     assert!(!policy.is_null());
     corsgate_policy_free(policy);
+}
 
 /// Policy warnings through the C ABI (issue 12 item 2): a regex whose
 /// unescaped dots admit look-alike registrable domains loads, with one

@@ -969,6 +969,62 @@ pub extern "C" fn corsgate_decision_detail(decision: *const corsgate_decision) -
     })
 }
 
+/// How many warnings the policy carries: things an accepted policy does
+/// that its author should know (e.g. a `regex:` that also admits look-alike
+/// registrable domains). Show them where the policy is configured (config
+/// test, load log).
+///
+/// Ownership: nothing changes hands.
+/// Lifetime: the count is fixed for the policy's life.
+/// Thread safety: any thread.
+/// NULL: returns 0.
+/// Returns: the number of warnings (0 for none).
+#[no_mangle]
+pub extern "C" fn corsgate_policy_warning_count(policy: *const corsgate_policy) -> usize {
+    ffi_panic_boundary!(0, {
+        // SAFETY: NULL or a live policy.
+        unsafe { policy.as_ref() }.map_or(0, |p| p.0.warnings().len())
+    })
+}
+
+/// Copies warning `index` (from 0) of the policy as one line of text
+/// (`field = "value": message`, no newline) into `message_out` (at most
+/// `message_cap` bytes, not NUL-terminated) and stores its full length in
+/// `*message_len_out`.
+///
+/// Ownership: the text is copied into the caller's buffer.
+/// Lifetime: nothing is kept after the call.
+/// Thread safety: any thread.
+/// NULL: `message_out` may be NULL (only the length is stored), and
+/// `message_len_out` may be NULL; a NULL policy returns false.
+/// Returns: true when `index` < `corsgate_policy_warning_count(policy)`.
+#[no_mangle]
+pub extern "C" fn corsgate_policy_warning(
+    policy: *const corsgate_policy,
+    index: usize,
+    message_out: *mut u8,
+    message_cap: usize,
+    message_len_out: *mut usize,
+) -> bool {
+    ffi_panic_boundary!(false, {
+        // SAFETY: NULL or a live policy.
+        let Some(warning) = (unsafe { policy.as_ref() }).and_then(|p| p.0.warnings().get(index))
+        else {
+            return false;
+        };
+        // SAFETY: as documented above.
+        unsafe {
+            write_message(
+                &warning.to_string(),
+                message_out,
+                message_cap,
+                message_len_out,
+            )
+        };
+        true
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1125,60 +1181,4 @@ mod tests {
         assert_eq!(Arc::strong_count(&arc), 1);
         drop(arc); // the last release
     }
-}
-
-/// How many warnings the policy carries: things an accepted policy does
-/// that its author should know (e.g. a `regex:` that also admits look-alike
-/// registrable domains). Show them where the policy is configured (config
-/// test, load log).
-///
-/// Ownership: nothing changes hands.
-/// Lifetime: the count is fixed for the policy's life.
-/// Thread safety: any thread.
-/// NULL: returns 0.
-/// Returns: the number of warnings (0 for none).
-#[no_mangle]
-pub extern "C" fn corsgate_policy_warning_count(policy: *const corsgate_policy) -> usize {
-    ffi_panic_boundary!(0, {
-        // SAFETY: NULL or a live policy.
-        unsafe { policy.as_ref() }.map_or(0, |p| p.0.warnings().len())
-    })
-}
-
-/// Copies warning `index` (from 0) of the policy as one line of text
-/// (`field = "value": message`, no newline) into `message_out` (at most
-/// `message_cap` bytes, not NUL-terminated) and stores its full length in
-/// `*message_len_out`.
-///
-/// Ownership: the text is copied into the caller's buffer.
-/// Lifetime: nothing is kept after the call.
-/// Thread safety: any thread.
-/// NULL: `message_out` may be NULL (only the length is stored), and
-/// `message_len_out` may be NULL; a NULL policy returns false.
-/// Returns: true when `index` < `corsgate_policy_warning_count(policy)`.
-#[no_mangle]
-pub extern "C" fn corsgate_policy_warning(
-    policy: *const corsgate_policy,
-    index: usize,
-    message_out: *mut u8,
-    message_cap: usize,
-    message_len_out: *mut usize,
-) -> bool {
-    ffi_panic_boundary!(false, {
-        // SAFETY: NULL or a live policy.
-        let Some(warning) = (unsafe { policy.as_ref() }).and_then(|p| p.0.warnings().get(index))
-        else {
-            return false;
-        };
-        // SAFETY: as documented above.
-        unsafe {
-            write_message(
-                &warning.to_string(),
-                message_out,
-                message_cap,
-                message_len_out,
-            )
-        };
-        true
-    })
 }
