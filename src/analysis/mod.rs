@@ -174,7 +174,10 @@ impl Analyser {
                     automaton::NFA_BYTES
                 )
             } else {
-                format!("invalid or too large regex: {e}")
+                // A lookaround or backreference is named, with why (the
+                // engine is linear-time), rather than "error building NFA".
+                crate::policy::unsupported_regex_construct(re)
+                    .unwrap_or_else(|| format!("invalid or too large regex: {e}"))
             }
         })?;
         self.dfa_bytes_left = self.dfa_bytes_left.saturating_sub(dfa.memory_usage());

@@ -413,11 +413,6 @@ fn origin_problem(pattern: &OriginPattern, credentials: bool) -> Option<String> 
             if re.len() > MAX_REGEX_LEN {
                 return Some(format!("the regex is longer than {MAX_REGEX_LEN} bytes; split it or use wildcards"));
             }
-            // Named here before the analysis builds it (crate::analysis),
-            // whose error for these would be "error building NFA".
-            if let Some(msg) = unsupported_regex_construct(re) {
-                return Some(msg);
-            }
         }
         _ => {}
     }
@@ -436,7 +431,7 @@ fn origin_problem(pattern: &OriginPattern, credentials: bool) -> Option<String> 
 
 /// Names a lookaround or backreference in `re`, which the linear-time
 /// engine cannot run, and says what to do instead.
-fn unsupported_regex_construct(re: &str) -> Option<String> {
+pub(crate) fn unsupported_regex_construct(re: &str) -> Option<String> {
     use regex_syntax::ast::{parse::Parser, ErrorKind};
     let err = Parser::new().parse(re).err()?;
     let (what, instead) = match err.kind() {
