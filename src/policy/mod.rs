@@ -409,10 +409,10 @@ fn origin_problem(pattern: &OriginPattern, credentials: bool) -> Option<String> 
                     .into(),
             )
         }
-        OriginPattern::Regex(re) => {
-            if re.len() > MAX_REGEX_LEN {
-                return Some(format!("the regex is longer than {MAX_REGEX_LEN} bytes; split it or use wildcards"));
-            }
+        OriginPattern::Regex(re) if re.len() > MAX_REGEX_LEN => {
+            return Some(format!(
+                "the regex is longer than {MAX_REGEX_LEN} bytes; split it or use wildcards"
+            ));
         }
         _ => {}
     }
