@@ -89,7 +89,7 @@ impl Item {
 }
 
 /// A policy document under construction; printed with its fields in the
-/// order DESIGN.md lists them.
+/// order of the README's policy field table.
 #[derive(Clone, Default)]
 pub struct Policy {
     pub allow_origins: Vec<String>,
