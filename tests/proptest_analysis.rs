@@ -39,7 +39,7 @@ const PIECES: &[&str] = &[
 ];
 
 /// True when the policy allows a request from `origin`. A host with a
-/// trailing dot is its own origin (DESIGN.md), which the analysis grammar
+/// trailing dot is its own origin (tests/vectors/README.md), which the analysis grammar
 /// includes; the request parser accepts it from branch `core` on, so such
 /// an origin is not evaluated here.
 fn allowed(policy: &Policy, origin: &str) -> bool {
