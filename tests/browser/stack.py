@@ -7,12 +7,14 @@ CONFIG.json (written by cors.test.mjs):
      "policies": {"name": {policy}, ...}}
 
 Starts, on free 127.0.0.1 ports:
-- nginx with build/ngx_http_corsgate_module.so: one server, one
+- nginx with build/ngx_http_corsgate_module.so (or the nginx and module
+  CORSGATE_NGINX / CORSGATE_NGINX_MODULE name, see nginx_process.py): one server, one
   `location /p/<name>/` per policy (its own cors_policy_file), proxied to the
   suite's upstream; `/p/<name>/dead/` proxies to a closed port (nginx 502).
 - Envoy 1.40 with build/libcorsgate_envoy.so: one listener, one route per
   policy (`typed_per_filter_config`), `/p/<name>/dead/` to a cluster with no
   endpoints (Envoy 503).
+CORSGATE_BROWSER_PROXIES=nginx starts nginx only.
 Both write an access log line per request (method, URI, Origin, status) to
 files the suite reads to count preflights and to prove a request arrived.
 
@@ -22,6 +24,7 @@ suite ended, or died) and stops both by PID.
 """
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -117,10 +120,16 @@ def main():
     for name, policy in cfg["policies"].items():
         (policy_dir / f"{name}.json").write_text(json.dumps(policy))
 
-    for path, what in ((MODULE, "nginx module"), (ENVOY_SO, "Envoy filter")):
+    # CORSGATE_BROWSER_PROXIES=nginx (harness.mjs): no Envoy
+    with_envoy = "envoy" in os.environ.get("CORSGATE_BROWSER_PROXIES",
+                                           "nginx,envoy").split(",")
+    needed = [(MODULE, "nginx module")]
+    if with_envoy:
+        needed.append((ENVOY_SO, "Envoy filter"))
+    for path, what in needed:
         if not path.exists():
             sys.exit(f"stack.py: {what} {path} missing: run `make build`")
-    if not ec.envoy_binary():
+    if with_envoy and not ec.envoy_binary():
         sys.exit("stack.py: no envoy binary (scripts/setup)")
 
     nginx_port = harness.free_port()
@@ -134,13 +143,16 @@ def main():
     nginx = Nginx(work / "nginx", nginx_http(cfg, nginx_port, policy_dir,
                                              nginx_log))
     envoy = FastFlushEnvoy(envoy_config(cfg, envoy_port, admin, envoy_log),
-                           work / "envoy", ENVOY_SO.parent, admin)
+                           work / "envoy", ENVOY_SO.parent,
+                           admin) if with_envoy else None
     try:
         nginx.start([nginx_port])
-        envoy.start()
-        if not envoy.wait_ready():
-            raise RuntimeError("envoy exited at startup:\n" + envoy.log_tail())
-        harness.wait_for_http("127.0.0.1", envoy_port, "/")
+        if with_envoy:
+            envoy.start()
+            if not envoy.wait_ready():
+                raise RuntimeError("envoy exited at startup:\n"
+                                   + envoy.log_tail())
+            harness.wait_for_http("127.0.0.1", envoy_port, "/")
         print(json.dumps({"nginx": nginx_port, "envoy": envoy_port,
                           "nginx_log": str(nginx_log),
                           "envoy_log": str(envoy_log),
@@ -150,7 +162,8 @@ def main():
         sys.stdin.read()  # until the suite closes our stdin
     finally:
         nginx.stop()
-        envoy.stop()
+        if with_envoy:
+            envoy.stop()
 
 
 if __name__ == "__main__":
