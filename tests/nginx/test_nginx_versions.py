@@ -17,6 +17,7 @@ each test checks the behaviour of the version it runs on.
 """
 
 import json
+import time
 
 import pytest
 
@@ -54,7 +55,14 @@ def srv(tmp_path_factory, module, upstream):
 
 
 def last_log_line(srv, before):
-    lines = srv.access_log.read_text().splitlines()
+    """The request's access log line (nginx writes it after the response
+    went out, so it may come a moment after the client has read it)."""
+    deadline = time.monotonic() + 5
+    while True:
+        lines = srv.access_log.read_text().splitlines()
+        if len(lines) > before or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
     assert len(lines) == before + 1, lines
     return lines[-1]
 
