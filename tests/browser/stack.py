@@ -157,7 +157,8 @@ def main():
                           "nginx_log": str(nginx_log),
                           "envoy_log": str(envoy_log),
                           "nginx_error_log": str(nginx.error_log),
-                          "envoy_server_log": str(envoy.log_path)}),
+                          "envoy_server_log":
+                              str(envoy.log_path) if envoy else ""}),
               flush=True)
         sys.stdin.read()  # until the suite closes our stdin
     finally:
