@@ -25,7 +25,8 @@ def test_readme_nginx_example_passes_nginx_t_as_pasted(tmp_path):
     (tmp_path / "htpasswd").write_text("user:{PLAIN}secret\n")
     (tmp_path / "nginx.conf").write_text(blocks[0])
     res = subprocess.run(
-        [NGINX, "-t", "-p", f"{tmp_path}/", "-c", str(tmp_path / "nginx.conf")],
+        [NGINX, "-t", "-p", f"{tmp_path}/",
+         "-c", str(tmp_path / "nginx.conf")],
         capture_output=True, text=True, timeout=30)
     assert res.returncode == 0, res.stderr
     assert "[warn]" not in res.stderr, res.stderr
