@@ -10,7 +10,8 @@ Starts, on free 127.0.0.1 ports:
 - nginx with build/ngx_http_corsgate_module.so (or the nginx and module
   that CORSGATE_NGINX / CORSGATE_NGINX_MODULE name, see nginx_process.py):
   one server, one `location /p/<name>/` per policy (its own
-  cors_policy_file), proxied to the suite's upstream; `/p/<name>/dead/` proxies to a closed port (nginx 502).
+  cors_policy_file), proxied to the suite's upstream; `/p/<name>/dead/`
+  proxies to a closed port (nginx 502).
 - Envoy 1.40 with build/libcorsgate_envoy.so: one listener, one route per
   policy (`typed_per_filter_config`), `/p/<name>/dead/` to a cluster with no
   endpoints (Envoy 503).
