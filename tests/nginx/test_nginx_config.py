@@ -347,6 +347,11 @@ def test_policy_file_reports_every_problem_at_once(nginx_conf, tmp_path):
                            "allow_origin: unknown field",
                            'max_age = "-1"', 'preflight_status = "500"')
     assert "\n" not in line
+    # without the unknown field: both values, when the level compiles
+    f.write_text('{"allow_origins": ["https://a.com"], "max_age": -1, '
+                 '"preflight_status": 500}')
+    assert_fails_at(n, "cors_policy_file", 'max_age = "-1"',
+                    'preflight_status = "500"')
 
 
 def test_fields_under_inherited_off_warn_at_their_line(nginx_conf):
