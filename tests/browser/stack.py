@@ -15,7 +15,7 @@ Starts, on free 127.0.0.1 ports:
 - Envoy 1.40 with build/libcorsgate_envoy.so: one listener, one route per
   policy (`typed_per_filter_config`), `/p/<name>/dead/` to a cluster with no
   endpoints (Envoy 503).
-CORSGATE_BROWSER_PROXIES=nginx starts nginx only.
+CORSGATE_BROWSER_PROXIES=nginx (or envoy) starts that proxy only.
 Both write an access log line per request (method, URI, Origin, status) to
 files the suite reads to count preflights and to prove a request arrived.
 
@@ -121,10 +121,13 @@ def main():
     for name, policy in cfg["policies"].items():
         (policy_dir / f"{name}.json").write_text(json.dumps(policy))
 
-    # CORSGATE_BROWSER_PROXIES=nginx (harness.mjs): no Envoy
-    with_envoy = "envoy" in os.environ.get("CORSGATE_BROWSER_PROXIES",
-                                           "nginx,envoy").split(",")
-    needed = [(MODULE, "nginx module")]
+    # CORSGATE_BROWSER_PROXIES (harness.mjs): the proxies under test
+    proxies = os.environ.get("CORSGATE_BROWSER_PROXIES",
+                             "nginx,envoy").split(",")
+    with_nginx, with_envoy = "nginx" in proxies, "envoy" in proxies
+    needed = []
+    if with_nginx:
+        needed.append((MODULE, "nginx module"))
     if with_envoy:
         needed.append((ENVOY_SO, "Envoy filter"))
     for path, what in needed:
@@ -141,13 +144,15 @@ def main():
     nginx_log.touch()
     envoy_log.touch()
 
-    nginx = Nginx(work / "nginx", nginx_http(cfg, nginx_port, policy_dir,
-                                             nginx_log))
+    nginx = Nginx(work / "nginx",
+                  nginx_http(cfg, nginx_port, policy_dir,
+                             nginx_log)) if with_nginx else None
     envoy = FastFlushEnvoy(envoy_config(cfg, envoy_port, admin, envoy_log),
                            work / "envoy", ENVOY_SO.parent,
                            admin) if with_envoy else None
     try:
-        nginx.start([nginx_port])
+        if with_nginx:
+            nginx.start([nginx_port])
         if with_envoy:
             envoy.start()
             if not envoy.wait_ready():
@@ -157,13 +162,15 @@ def main():
         print(json.dumps({"nginx": nginx_port, "envoy": envoy_port,
                           "nginx_log": str(nginx_log),
                           "envoy_log": str(envoy_log),
-                          "nginx_error_log": str(nginx.error_log),
+                          "nginx_error_log":
+                              str(nginx.error_log) if nginx else "",
                           "envoy_server_log":
                               str(envoy.log_path) if envoy else ""}),
               flush=True)
         sys.stdin.read()  # until the suite closes our stdin
     finally:
-        nginx.stop()
+        if with_nginx:
+            nginx.stop()
         if with_envoy:
             envoy.stop()
 
