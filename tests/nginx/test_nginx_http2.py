@@ -144,6 +144,7 @@ CASES = {
         "access-control-allow-credentials": ["true"],
         "access-control-allow-methods": ["GET, POST, PUT"],
         "access-control-allow-headers": ["content-type, x-request-id"],
+        "access-control-expose-headers": ["x-request-id"],
         "access-control-max-age": ["600"],
         "vary": ["Origin, Access-Control-Request-Method, "
                  "Access-Control-Request-Headers"]}),
