@@ -4,16 +4,23 @@ CARGO  ?= cargo
 PREFIX ?= /usr/local
 PYTEST ?= python3 -m pytest
 
-.PHONY: help setup build lib nginx-module envoy-filter header check-header \
-        check-abi check-symbols lint test test-rust test-c test-http test-browser \
-        test-envoy-versions run bench \
+# nginx 1.28.3, built from the nginx-src crate (scripts/build-nginx); the
+# nginx suites run against it as well as against Debian's nginx 1.22.1.
+NGINX_STABLE := build/nginx-1.28.3
+NGINX_STABLE_ENV := CORSGATE_NGINX=$(CURDIR)/$(NGINX_STABLE)/sbin/nginx \
+    CORSGATE_NGINX_MODULE=$(CURDIR)/$(NGINX_STABLE)/ngx_http_corsgate_module.so
+
+.PHONY: help setup build lib nginx-module nginx-stable envoy-filter header \
+        check-header check-abi check-symbols lint test test-rust test-c test-http \
+        test-nginx-stable test-browser test-envoy-versions run bench \
         bench-core bench-core-instructions bench-policy-load bench-nginx bench-envoy \
         bench-envoy-instructions install clean
 
 help:
 	@echo "make run      build what is missing, start NGINX + corsgate on 127.0.0.1:8080"
 	@echo "make test     install what is missing, build, run every test"
-	@echo "make build    libcorsgate.{a,so}, the CLI, the NGINX module, the Envoy filter"
+	@echo "make build    libcorsgate.{a,so}, the CLI, the NGINX module (Debian's nginx"
+	@echo "             and nginx 1.28.3, built too), the Envoy filter"
 	@echo "make bench    criterion + wrk benchmarks (minutes)"
 	@echo "make install  PREFIX=/usr/local: header, libraries, corsgate.pc"
 
@@ -22,13 +29,18 @@ setup:
 
 # --- build -------------------------------------------------------------------
 
-build: lib nginx-module envoy-filter
+build: lib nginx-module nginx-stable envoy-filter
 
 lib:
 	$(CARGO) build --release --lib --bin corsgate
 
 nginx-module: lib
 	scripts/build-nginx-module
+
+# build/nginx-1.28.3/sbin/nginx and the module for it (rebuilt only when
+# their inputs change)
+nginx-stable: lib
+	scripts/build-nginx
 
 # One build per Envoy release in envoy-filter/envoy-versions:
 # build/libcorsgate_envoy.so (1.40), build/envoy-1.39/, build/envoy-1.38/.
@@ -78,9 +90,15 @@ test-c: lib
 test-http: build
 	$(PYTEST) -q tests/harness tests/c tests/nginx tests/envoy tests/hostile \
 	    tests/failures tests/import
+	$(MAKE) --no-print-directory test-nginx-stable
+
+# The nginx suites again, against nginx 1.28.3 and the module built for it.
+test-nginx-stable: nginx-stable
+	$(NGINX_STABLE_ENV) $(PYTEST) -q tests/nginx tests/hostile -k nginx
 
 test-browser: build
 	scripts/browser-tests
+	$(NGINX_STABLE_ENV) CORSGATE_BROWSER_PROXIES=nginx scripts/browser-tests
 
 # The Envoy suite against the other Envoy releases the filter is built for.
 test-envoy-versions: build

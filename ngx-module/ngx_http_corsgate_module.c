@@ -63,6 +63,8 @@ static char *ngx_http_corsgate_field(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_corsgate_policy_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static void ngx_http_corsgate_file_problems(u_char *json, size_t json_len,
+    u_char *msg, size_t cap, size_t *len);
 static void ngx_http_corsgate_where(ngx_conf_t *cf,
     ngx_http_corsgate_loc_conf_t *clcf);
 static void *ngx_http_corsgate_create_loc_conf(ngx_conf_t *cf);
@@ -480,15 +482,23 @@ ngx_http_corsgate_field(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
-    if ((cmd->type & NGX_CONF_FLAG)
-        && ngx_strcmp(value[1].data, "on") != 0
-        && ngx_strcmp(value[1].data, "off") != 0)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\" in \"%V\" directive, "
-                           "it must be \"on\" or \"off\"",
-                           &value[1], &cmd->name);
-        return NGX_CONF_ERROR;
+    if (cmd->type & NGX_CONF_FLAG) {
+
+        /* case-insensitive, as nginx's own flags (ngx_conf_set_flag_slot) */
+
+        if (ngx_strcasecmp(value[1].data, (u_char *) "on") == 0) {
+            ngx_str_set(&value[1], "on");
+
+        } else if (ngx_strcasecmp(value[1].data, (u_char *) "off") == 0) {
+            ngx_str_set(&value[1], "off");
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\" in \"%V\" directive, "
+                               "it must be \"on\" or \"off\"",
+                               &value[1], &cmd->name);
+            return NGX_CONF_ERROR;
+        }
     }
 
     if (cmd->offset == NGX_HTTP_CORSGATE_MAX_AGE) {
@@ -616,6 +626,18 @@ ngx_http_corsgate_policy_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         corsgate_builder_free(b);
     }
 
+    if (rc == CORSGATE_RESULT_INVALID_POLICY) {
+
+        /*
+         * unknown fields: the file is wrong whatever the directives around
+         * it say, so report all its problems at once, its values' too, as
+         * "corsgate lint" does
+         */
+
+        ngx_http_corsgate_file_problems(clcf->json.data, clcf->json.len,
+                                        msg, sizeof(msg), &len);
+    }
+
     if (rc != CORSGATE_RESULT_OK) {
         text = ngx_http_corsgate_message(cf, rc, msg, len);
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -627,6 +649,32 @@ ngx_http_corsgate_policy_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_corsgate_where(cf, clcf);
 
     return NGX_CONF_OK;
+}
+
+
+/* every problem of a policy document on its own; len unchanged if none */
+
+static void
+ngx_http_corsgate_file_problems(u_char *json, size_t json_len, u_char *msg,
+    size_t cap, size_t *len)
+{
+    size_t            n;
+    corsgate_result   rc;
+    corsgate_policy  *policy;
+
+    policy = NULL;
+    n = 0;
+
+    rc = corsgate_policy_from_json(json, json_len, &policy, msg, cap, &n);
+
+    if (rc == CORSGATE_RESULT_OK) {
+        corsgate_policy_free(policy);
+        return;
+    }
+
+    if (n) {
+        *len = n;
+    }
 }
 
 
@@ -697,6 +745,21 @@ ngx_http_corsgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->mode != NGX_CONF_UNSET_UINT && conf->mode != prev->mode) {
         own = 1;
+    }
+
+    if (conf->mode == NGX_CONF_UNSET_UINT
+        && prev->mode == NGX_HTTP_CORSGATE_OFF
+        && own)
+    {
+        /*
+         * nginx's convention: an explicit "off" is inherited, and fields
+         * set below it do not turn the module back on; say so
+         */
+
+        ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                      "cors_* directives under an inherited \"cors off\" "
+                      "are ignored (CORS stays off here; add \"cors on\" "
+                      "to enable it) in %V:%ui", &conf->file, conf->line);
     }
 
     ngx_conf_merge_uint_value(conf->mode, prev->mode, NGX_CONF_UNSET_UINT);

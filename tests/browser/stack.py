@@ -7,13 +7,16 @@ CONFIG.json (written by cors.test.mjs):
      "policies": {"name": {policy}, ...}}
 
 Starts, on free 127.0.0.1 ports:
-- nginx with build/ngx_http_corsgate_module.so: one server, one
-  `location /p/<name>/` per policy (its own cors_policy_file), proxied to the
-  suite's upstream; `/p/<name>/dead/` proxies to a closed port (nginx 502).
+- nginx with build/ngx_http_corsgate_module.so (or the nginx and module
+  that CORSGATE_NGINX / CORSGATE_NGINX_MODULE name, see nginx_process.py):
+  one server, one `location /p/<name>/` per policy (its own
+  cors_policy_file), proxied to the suite's upstream; `/p/<name>/dead/`
+  proxies to a closed port (nginx 502).
 - Envoy 1.40 with build/libcorsgate_envoy.so (or $ENVOY with
   $CORSGATE_ENVOY_MODULE_DIR/libcorsgate_envoy.so): one listener, one route per
   policy (`typed_per_filter_config`), `/p/<name>/dead/` to a cluster with no
   endpoints (Envoy 503).
+CORSGATE_BROWSER_PROXIES=nginx (or envoy) starts that proxy only.
 Both write an access log line per request (method, URI, Origin, status) to
 files the suite reads to count preflights and to prove a request arrived.
 
@@ -122,10 +125,19 @@ def main():
     for name, policy in cfg["policies"].items():
         (policy_dir / f"{name}.json").write_text(json.dumps(policy))
 
-    for path, what in ((MODULE, "nginx module"), (ENVOY_SO, "Envoy filter")):
+    # CORSGATE_BROWSER_PROXIES (harness.mjs): the proxies under test
+    proxies = os.environ.get("CORSGATE_BROWSER_PROXIES",
+                             "nginx,envoy").split(",")
+    with_nginx, with_envoy = "nginx" in proxies, "envoy" in proxies
+    needed = []
+    if with_nginx:
+        needed.append((MODULE, "nginx module"))
+    if with_envoy:
+        needed.append((ENVOY_SO, "Envoy filter"))
+    for path, what in needed:
         if not path.exists():
             sys.exit(f"stack.py: {what} {path} missing: run `make build`")
-    if not ec.envoy_binary():
+    if with_envoy and not ec.envoy_binary():
         sys.exit("stack.py: no envoy binary (scripts/setup)")
 
     nginx_port = harness.free_port()
@@ -136,26 +148,35 @@ def main():
     nginx_log.touch()
     envoy_log.touch()
 
-    nginx = Nginx(work / "nginx", nginx_http(cfg, nginx_port, policy_dir,
-                                             nginx_log))
+    nginx = Nginx(work / "nginx",
+                  nginx_http(cfg, nginx_port, policy_dir,
+                             nginx_log)) if with_nginx else None
     envoy = FastFlushEnvoy(envoy_config(cfg, envoy_port, admin, envoy_log),
-                           work / "envoy", ENVOY_SO.parent, admin)
+                           work / "envoy", ENVOY_SO.parent,
+                           admin) if with_envoy else None
     try:
-        nginx.start([nginx_port])
-        envoy.start()
-        if not envoy.wait_ready():
-            raise RuntimeError("envoy exited at startup:\n" + envoy.log_tail())
-        harness.wait_for_http("127.0.0.1", envoy_port, "/")
+        if with_nginx:
+            nginx.start([nginx_port])
+        if with_envoy:
+            envoy.start()
+            if not envoy.wait_ready():
+                raise RuntimeError("envoy exited at startup:\n"
+                                   + envoy.log_tail())
+            harness.wait_for_http("127.0.0.1", envoy_port, "/")
         print(json.dumps({"nginx": nginx_port, "envoy": envoy_port,
                           "nginx_log": str(nginx_log),
                           "envoy_log": str(envoy_log),
-                          "nginx_error_log": str(nginx.error_log),
-                          "envoy_server_log": str(envoy.log_path)}),
+                          "nginx_error_log":
+                              str(nginx.error_log) if nginx else "",
+                          "envoy_server_log":
+                              str(envoy.log_path) if envoy else ""}),
               flush=True)
         sys.stdin.read()  # until the suite closes our stdin
     finally:
-        nginx.stop()
-        envoy.stop()
+        if with_nginx:
+            nginx.stop()
+        if with_envoy:
+            envoy.stop()
 
 
 if __name__ == "__main__":

@@ -12,7 +12,16 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from nginx_process import MODULE, NGINX, Nginx, harness, running  # noqa
+from nginx_process import (MODULE, NGINX, Nginx, harness,  # noqa
+                           nginx_version, running)
+
+
+def pytest_report_header(config):
+    try:
+        v = ".".join(map(str, nginx_version()))
+    except (OSError, RuntimeError) as e:
+        v = f"? ({e})"
+    return [f"nginx under test: {NGINX} ({v}), module {MODULE}"]
 
 
 def pytest_runtest_makereport(item, call):

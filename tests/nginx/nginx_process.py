@@ -8,6 +8,7 @@ subprocess and waits until its ports accept; `reload()` runs
 """
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -17,8 +18,34 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULE = ROOT / "build" / "ngx_http_corsgate_module.so"
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+# The nginx under test and the module built for it: by default Debian's
+# nginx and build/ngx_http_corsgate_module.so; `make test` runs the suites a
+# second time with CORSGATE_NGINX=build/nginx-1.28.3/sbin/nginx and
+# CORSGATE_NGINX_MODULE=build/nginx-1.28.3/ngx_http_corsgate_module.so.
+MODULE = Path(os.environ.get("CORSGATE_NGINX_MODULE")
+              or ROOT / "build" / "ngx_http_corsgate_module.so").resolve()
+NGINX = (os.environ.get("CORSGATE_NGINX") or shutil.which("nginx")
+         or "/usr/sbin/nginx")
+if os.sep in NGINX:
+    NGINX = str(Path(NGINX).resolve())
+
+
+def nginx_version(nginx=None):
+    """(major, minor, patch) of `nginx -v`."""
+    out = subprocess.run([nginx or NGINX, "-v"], capture_output=True,
+                         text=True, timeout=30).stderr
+    m = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", out)
+    if not m:
+        raise RuntimeError(f"cannot read the version of {nginx or NGINX}: "
+                           f"{out!r}")
+    return tuple(int(x) for x in m.groups())
+
+
+def nginx_configure_args(nginx=None):
+    """The `configure arguments:` line of `nginx -V`."""
+    out = subprocess.run([nginx or NGINX, "-V"], capture_output=True,
+                         text=True, timeout=30).stderr
+    return re.search(r"configure arguments: (.*)", out).group(1)
 
 sys.path.insert(0, str(ROOT / "tests" / "harness"))
 import corsgate_http as harness  # noqa: E402,F401 -- re-exported

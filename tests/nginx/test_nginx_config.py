@@ -75,6 +75,13 @@ def levels(tmp_path_factory, module, upstream):
         location /off/ {{
             cors off;
             location /off/on/ {{ cors on; return 200; }}
+            location /off/fields/ {{ cors_allow_origins {A}; return 200; }}
+            return 200;
+        }}
+        location /caps/ {{
+            cors ON;
+            cors_allow_credentials On;
+            cors_debug ON;
             return 200;
         }}
     }}
@@ -151,6 +158,28 @@ def test_cors_off_and_on_again(levels):
     assert h(r, "access-control-allow-origin") == [B]
     r = send(p3, "/off/", B)
     assert h(r, "access-control-allow-origin") == []
+
+
+def test_fields_under_inherited_off_stay_off(levels):
+    # nginx's convention: the inherited explicit "off" wins (nginx -t warns,
+    # test_fields_under_inherited_off_warn_at_their_line)
+    p3 = levels.ports[2]
+    for origin in (A, B):
+        r = send(p3, "/off/fields/", origin)
+        assert r.status == 200
+        assert h(r, "access-control-allow-origin") == [] and h(r, "vary") == []
+    assert pre(p3, "/off/fields/", A, "GET").status == 200  # not answered
+
+
+def test_flags_are_case_insensitive(levels):
+    # "cors ON", "cors_allow_credentials On", "cors_debug ON", as nginx's own
+    # flags
+    p3 = levels.ports[2]
+    r = send(p3, "/caps/", B)
+    assert h(r, "access-control-allow-origin") == [B]
+    assert h(r, "access-control-allow-credentials") == ["true"]
+    r = send(p3, "/caps/", EVIL)
+    assert h(r, "x-corsgate-reason") == ["origin-not-allowed"]
 
 
 def test_report_at_location(levels):
@@ -306,6 +335,52 @@ def test_bad_policy_file_fails_at_its_directive(
     f.write_text(content)
     n = nginx_conf(conf_with(f"cors_policy_file {f};"))
     assert_fails_at(n, "cors_policy_file", f"\"{f}\"", *parts)
+
+
+def test_policy_file_reports_every_problem_at_once(nginx_conf, tmp_path):
+    # as `corsgate lint` and Envoy do: the unknown field and both bad values
+    f = tmp_path / "three.json"
+    f.write_text('{"allow_origin": ["https://a.com"], "max_age": -1, '
+                 '"preflight_status": 500}')
+    n = nginx_conf(conf_with(f"cors_policy_file {f};"))
+    line = assert_fails_at(n, "cors_policy_file", f"\"{f}\"",
+                           "allow_origin: unknown field",
+                           'max_age = "-1"', 'preflight_status = "500"')
+    assert "\n" not in line
+    # without the unknown field: both values, when the level compiles
+    f.write_text('{"allow_origins": ["https://a.com"], "max_age": -1, '
+                 '"preflight_status": 500}')
+    assert_fails_at(n, "cors_policy_file", 'max_age = "-1"',
+                    'preflight_status = "500"')
+
+
+def test_fields_under_inherited_off_warn_at_their_line(nginx_conf):
+    n = nginx_conf("    cors_allow_origins https://a.example.com;\n"
+                   "    server {\n        listen 127.0.0.1:1;\n"
+                   "        cors off;\n"
+                   "        location /a/ {\n"
+                   "            cors_max_age 10;\n"
+                   "            location /a/b/ { cors_debug on; }\n"
+                   "        }\n"
+                   "        location /c/ { cors on; cors_max_age 10; }\n"
+                   "        location /d/ { return 200; }\n"
+                   "    }\n")
+    res = n.check()
+    assert res.returncode == 0, res.stderr
+    warns = [x for x in res.stderr.splitlines() if "[warn]" in x]
+    assert len(warns) == 2, res.stderr
+    for warn, needle in zip(warns, ("cors_max_age 10;", "cors_debug on")):
+        assert '"cors off"' in warn and '"cors on"' in warn, warn
+        assert warn.endswith(f" in {n.conf}:{n.line_of(needle)}"), (
+            warn, needle)
+
+
+@pytest.mark.parametrize("flags", ["cors_allow_credentials On;",
+                                   "cors_debug ON;", "cors oFF;"])
+def test_flag_case_passes_nginx_t(nginx_conf, flags):
+    n = nginx_conf(conf_with(flags))
+    res = n.check()
+    assert res.returncode == 0, res.stderr
 
 
 def test_policy_file_value_error_at_its_directive(nginx_conf, tmp_path):

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from nginx_process import harness, start_nginx, stop_nginx
+from nginx_process import harness, nginx_version, start_nginx, stop_nginx
 
 APP = "https://app.example.com"
 EVIL = "https://evil.example.net"
@@ -48,13 +48,16 @@ def srv(tmp_path_factory, module, upstream):
     port, h2, dead = (harness.free_port() for _ in range(3))
     up = f"http://127.0.0.1:{upstream.port}"
     log = files / "cors.log"
+    # (test_nginx_http2.py compares HTTP/2 with HTTP/1.1 in depth)
+    h2_listen = (f"listen 127.0.0.1:{h2}; http2 on;"
+                 if nginx_version() >= (1, 25, 1)
+                 else f"listen 127.0.0.1:{h2} http2;")
     http = f"""
     log_format cors '$request_uri $status $cors_result';
     cors_policy_file {files}/main.json;
 
     server {{
         listen 127.0.0.1:{port};
-        listen 127.0.0.1:{h2} http2;
         root {www};
         access_log {log} cors;
 
@@ -100,6 +103,11 @@ def srv(tmp_path_factory, module, upstream):
         location /ssi/ {{ ssi on; }}
         location /ssi-off/ {{ cors off; ssi on; alias {www}/ssi/; }}
         location = /ssi-part {{ {REFUSING} return 200 "PART"; }}
+    }}
+
+    server {{
+        {h2_listen}
+        location = /return200 {{ return 200 "hi\n"; }}
     }}
 """
     n = start_nginx(tmp_path_factory, "features", http, [port, h2])

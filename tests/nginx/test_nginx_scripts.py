@@ -4,14 +4,15 @@ import os
 import signal
 import subprocess
 
-from nginx_process import ROOT, harness
+from nginx_process import MODULE, NGINX, ROOT, harness
 
 APP = "https://app.example.com"
 
 
 def test_run_nginx(tmp_path, module):
     port = harness.free_port()
-    env = dict(os.environ, PORT=str(port), PREFIX=str(tmp_path / "run"))
+    env = dict(os.environ, PORT=str(port), PREFIX=str(tmp_path / "run"),
+               NGINX=NGINX, MODULE=str(MODULE))
     # append mode: nginx appends its access log to the same file
     out = open(tmp_path / "out.log", "a+")
     proc = subprocess.Popen([str(ROOT / "scripts" / "run-nginx")], env=env,
