@@ -5,7 +5,7 @@
 //! bytes, and the decision borrows from the request and the policy.
 
 use crate::origin::{parse_request_origin, OriginError};
-use crate::policy::{ActualDeny, Mode, Policy, PreflightDeny, MAX_HEADER_NAME_LEN};
+use crate::policy::{ActualDeny, Mode, Policy, PreflightDeny};
 use crate::tokens::{is_token, scan_list, ListCaps, ListError};
 
 /// Most `Access-Control-Request-Headers` lines kept; more are denied.
@@ -672,14 +672,7 @@ impl Policy {
         if self.any_header && !name.eq_ignore_ascii_case(b"authorization") {
             return true;
         }
-        let mut buf = [0u8; MAX_HEADER_NAME_LEN];
-        let Some(lower) = buf.get_mut(..name.len()) else {
-            return false;
-        };
-        for (dst, src) in lower.iter_mut().zip(name) {
-            *dst = src.to_ascii_lowercase();
-        }
-        self.headers.contains(&*lower)
+        self.headers.contains_ignore_case(name)
     }
 
     fn write_allowed<'a>(

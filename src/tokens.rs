@@ -86,22 +86,34 @@ where
     let mut count = 0usize;
     let mut refused = None;
     for &line in lines {
-        let mut rest = line;
-        while !rest.is_empty() {
-            let (element, tail) = match rest.iter().position(|&b| b == b',') {
-                Some(comma) => (
-                    rest.get(..comma).unwrap_or_default(),
-                    rest.get(comma + 1..).unwrap_or_default(),
-                ),
-                None => (rest, &[][..]),
-            };
-            rest = tail;
-            let element = trim_ows(element);
-            if element.is_empty() {
-                continue;
+        // One pass over the bytes: an element is a run of token bytes
+        // between separators (commas, with spaces and tabs around them).
+        let mut i = 0;
+        while let Some(&b) = line.get(i) {
+            match LIST_CLASS[b as usize] {
+                OWS | COMMA => {
+                    i += 1;
+                    continue;
+                }
+                TCHAR_CLASS => {}
+                _ => return Err(ListError::Malformed),
             }
-            if !is_token(element) {
-                return Err(ListError::Malformed);
+            let start = i;
+            while line
+                .get(i)
+                .is_some_and(|&b| LIST_CLASS[b as usize] == TCHAR_CLASS)
+            {
+                i += 1;
+            }
+            let element = line.get(start..i).unwrap_or_default();
+            while line.get(i).is_some_and(|&b| LIST_CLASS[b as usize] == OWS) {
+                i += 1;
+            }
+            match line.get(i) {
+                None => {}
+                Some(&b) if LIST_CLASS[b as usize] == COMMA => i += 1,
+                // Another token after spaces, or a byte no token has.
+                Some(_) => return Err(ListError::Malformed),
             }
             count += 1;
             if count > caps.max_elements {
@@ -114,6 +126,31 @@ where
     }
     Ok(refused)
 }
+
+// Classes of `LIST_CLASS`.
+const OTHER: u8 = 0;
+const TCHAR_CLASS: u8 = 1;
+const OWS: u8 = 2;
+const COMMA: u8 = 3;
+
+/// The class of each byte in a comma list.
+static LIST_CLASS: [u8; 256] = {
+    let mut t = [OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = if TCHAR[b] {
+            TCHAR_CLASS
+        } else if b == b' ' as usize || b == b'\t' as usize {
+            OWS
+        } else if b == b',' as usize {
+            COMMA
+        } else {
+            OTHER
+        };
+        b += 1;
+    }
+    t
+};
 
 /// Trims optional whitespace (spaces and horizontal tabs) from both ends.
 #[inline]
@@ -168,6 +205,10 @@ mod tests {
         too_many: &[b"a,b,c", b"d,e"] => Err(ListError::TooMany);
         too_long: &[&[b'a'; 65]] => Err(ListError::TooLong);
         malformed_after_refusal_still_malformed: &[b"a, b c"] => Err(ListError::Malformed);
+        malformed_before_too_many: &[b"a,b,c,d,e f"] => Err(ListError::Malformed);
+        too_many_before_malformed: &[b"a,b,c,d,e,f g"] => Err(ListError::TooMany);
+        space_before_comma: &[b"a ,b\t, c"] => Ok(vec![b"a", b"b", b"c"]);
+        control_byte_malformed: &[b"a,\rb"] => Err(ListError::Malformed);
     }
 
     #[test]
