@@ -102,7 +102,7 @@ impl OriginMatcher {
     #[inline]
     pub fn matches_exact(&self, raw: &[u8]) -> bool {
         match &self.exact {
-            ExactOrigins::Few(few) => few.iter().any(|o| **o == *raw),
+            ExactOrigins::Few(few) => few.iter().any(|o| super::names::eq_bytes(o, raw)),
             ExactOrigins::Hashed(set) => set.contains(raw),
         }
     }
