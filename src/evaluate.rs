@@ -5,7 +5,7 @@
 //! bytes, and the decision borrows from the request and the policy.
 
 use crate::origin::{parse_request_origin, OriginError};
-use crate::policy::{ActualDeny, Mode, Policy, PreflightDeny};
+use crate::policy::{eq_bytes, ActualDeny, Mode, Policy, PreflightDeny};
 use crate::tokens::{is_token, scan_list, ListCaps, ListError};
 
 /// Most `Access-Control-Request-Headers` lines kept; more are denied.
@@ -617,7 +617,7 @@ impl Policy {
             return;
         }
         match parse_request_origin(origin) {
-            Ok(parsed) if self.origins.matches(&parsed) => {}
+            Ok(parsed) if self.origins.matches_inexact(&parsed) => {}
             Ok(_) => d.deny(Reason::OriginNotAllowed, origin),
             Err(OriginError::Null) if self.origins.allows_any() => {}
             Err(OriginError::Null) => d.deny(Reason::OriginNull, b""),
@@ -637,7 +637,7 @@ impl Policy {
             || (self.any_method
                 && method.len() <= STAR_METHOD_MAX_LEN
                 && !is_forbidden_method(method))
-            || self.methods.iter().any(|m| **m == *method))
+            || self.methods.iter().any(|m| eq_bytes(m, method)))
         {
             d.deny(Reason::MethodNotAllowed, method);
         }

@@ -3,6 +3,7 @@
 
 mod matcher;
 mod names;
+pub(crate) use names::eq_bytes;
 
 use std::collections::HashSet;
 use std::sync::Arc;
