@@ -89,7 +89,8 @@ pub fn request_header_kind(name: &[u8]) -> Option<RequestHeader> {
         30 => (RequestHeader::RequestHeaders, REQUEST_HEADERS),
         _ => return None,
     };
-    (name == lower.as_bytes() || name.eq_ignore_ascii_case(lower.as_bytes())).then_some(kind)
+    (eq_bytes(name, lower.as_bytes()) || name.eq_ignore_ascii_case(lower.as_bytes()))
+        .then_some(kind)
 }
 
 /// Counts one more line of a request header and keeps it while `kept` has
@@ -582,7 +583,7 @@ impl Policy {
         // One `Decision` built in place and returned once (no copies).
         let kind = match request.origin {
             None => Kind::NotCors,
-            Some(_) if request.method == b"OPTIONS" && request.request_method_lines > 0 => {
+            Some(_) if request.request_method_lines > 0 && eq_bytes(request.method, b"OPTIONS") => {
                 Kind::Preflight
             }
             Some(_) => Kind::Actual,
