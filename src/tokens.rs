@@ -99,6 +99,16 @@ where
                 _ => return Err(ListError::Malformed),
             }
             let start = i;
+            // 8 bytes at a time while they are `[a-z0-9-]` (nearly every
+            // header name), then byte by byte from the first other byte.
+            while let Some(w) = line.get(i..i + 8) {
+                let other = not_name_bytes(w);
+                if other != 0 {
+                    i += (other.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                i += 8;
+            }
             while line
                 .get(i)
                 .is_some_and(|&b| LIST_CLASS[b as usize] == TCHAR_CLASS)
@@ -125,6 +135,23 @@ where
         }
     }
     Ok(refused)
+}
+
+/// One high bit per byte of the 8 bytes `w` that is not one of
+/// `[a-z0-9-]` (0 when all are), in little-endian byte order.
+#[inline]
+fn not_name_bytes(w: &[u8]) -> u64 {
+    const L: u64 = 0x0101_0101_0101_0101;
+    const H: u64 = 0x8080_8080_8080_8080;
+    let mut b = [0u8; 8];
+    b.copy_from_slice(w);
+    let x = u64::from_le_bytes(b);
+    // For bytes below 0x80 (others are flagged by `x & H`), the high bit
+    // of `(b | 0x80) - lo` is set when b >= lo, that of
+    // `(0x80 | hi) - b` when b <= hi: no borrow crosses a byte.
+    let in_range = |lo: u64, hi: u64| ((x | H) - lo * L) & (((hi | 0x80) * L) - (x & !H)) & H;
+    let ok = (in_range(0x61, 0x7a) | in_range(0x30, 0x39) | in_range(0x2d, 0x2d)) & !x;
+    !ok & H
 }
 
 // Classes of `LIST_CLASS`.
@@ -209,6 +236,41 @@ mod tests {
         too_many_before_malformed: &[b"a,b,c,d,e,f g"] => Err(ListError::TooMany);
         space_before_comma: &[b"a ,b\t, c"] => Ok(vec![b"a", b"b", b"c"]);
         control_byte_malformed: &[b"a,\rb"] => Err(ListError::Malformed);
+    }
+
+    #[test]
+    fn name_bytes_word_at_a_time() {
+        for b in 0..=255u8 {
+            let mut w = *b"abcdefgh";
+            for at in 0..8 {
+                w[at] = b;
+                let want = !(b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                let got = not_name_bytes(&w);
+                assert_eq!(got != 0, want, "{b:#x} at {at}");
+                if want {
+                    assert_eq!(got.trailing_zeros() / 8, at as u32, "{b:#x} at {at}");
+                }
+                w = *b"abcdefgh";
+            }
+        }
+        let lines: &[&[u8]] = &[b"x-request-id,content-type , authorization,X_Y-0123456789z"];
+        let got = scan_list(
+            lines,
+            ListCaps {
+                max_bytes: 99,
+                max_elements: 9,
+            },
+            |_| true,
+        );
+        assert_eq!(got, Ok(None));
+        assert_eq!(
+            collect(&[b"abcdefgh,abcdefghi,ABCDEFGH-ijklmnop"]),
+            Ok(vec![
+                b"abcdefgh".to_vec(),
+                b"abcdefghi".to_vec(),
+                b"ABCDEFGH-ijklmnop".to_vec()
+            ])
+        );
     }
 
     #[test]
