@@ -11,14 +11,15 @@
 //! bench-core-instructions`) counts instead of timing: it runs this binary
 //! under valgrind's callgrind for each case, counting only inside the
 //! measured call (corsgate's evaluation, or one call of tower-http's
-//! service) over 2,000 calls. Counted instructions do not move with the
+//! service; for the C ABI column, filling a `corsgate_request`,
+//! `corsgate_evaluate` and reading the headers) over 2,000 calls. Counted instructions do not move with the
 //! machine's load, so they settle the ratios that noisy nanoseconds cannot.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use corsgate::{Policy, Request};
+use corsgate::{ffi, Policy, Request};
 use criterion::{BatchSize, Criterion};
 use http::{HeaderValue, Method};
 use tower::{Service, ServiceExt};
@@ -161,6 +162,52 @@ fn corsgate_eval(policy: &Policy, req: &http::Request<()>) -> usize {
         + d.status as usize
 }
 
+/// What a C host does per request through the ABI: fill a request view,
+/// `corsgate_evaluate` into a decision on its stack, read every header.
+fn ffi_eval(policy: *const ffi::corsgate_policy, req: &http::Request<()>) -> usize {
+    let mut view = std::mem::MaybeUninit::<ffi::corsgate_request>::uninit();
+    let method = req.method().as_str();
+    ffi::corsgate_request_init(view.as_mut_ptr(), method.as_ptr(), method.len());
+    for (name, value) in req.headers() {
+        let (name, value) = (name.as_str(), value.as_bytes());
+        ffi::corsgate_request_add_header(
+            view.as_mut_ptr(),
+            name.as_ptr(),
+            name.len(),
+            value.as_ptr(),
+            value.len(),
+        );
+    }
+    let mut decision = std::mem::MaybeUninit::<ffi::corsgate_decision>::uninit();
+    let rc = ffi::corsgate_evaluate(policy, view.as_ptr(), decision.as_mut_ptr());
+    assert_eq!(rc, ffi::corsgate_result::CORSGATE_RESULT_OK);
+    // SAFETY: written whole by corsgate_evaluate.
+    let decision = unsafe { decision.assume_init_ref() };
+    let mut header = std::mem::MaybeUninit::<ffi::corsgate_header>::uninit();
+    let mut sum = decision.status as usize;
+    for i in 0..decision.headers_len {
+        ffi::corsgate_decision_header(decision, i, header.as_mut_ptr());
+        // SAFETY: written whole by corsgate_decision_header.
+        let h = unsafe { header.assume_init_ref() };
+        sum += h.name.len + h.value.len;
+    }
+    sum
+}
+
+fn ffi_policy(json: &str) -> *mut ffi::corsgate_policy {
+    let mut policy = std::ptr::null_mut();
+    let rc = ffi::corsgate_policy_from_json(
+        json.as_ptr(),
+        json.len(),
+        &mut policy,
+        std::ptr::null_mut(),
+        0,
+        std::ptr::null_mut(),
+    );
+    assert_eq!(rc, ffi::corsgate_result::CORSGATE_RESULT_OK);
+    policy
+}
+
 async fn ok(_req: http::Request<()>) -> Result<http::Response<()>, std::convert::Infallible> {
     Ok(http::Response::new(()))
 }
@@ -293,6 +340,11 @@ fn run_one(what: &str, case_name: &str, n: usize) {
         _ => vec![ORIGIN.to_owned()],
     };
     let policy = Policy::from_json(policy_json(&origins).as_bytes()).unwrap();
+    let c_policy = if what == "corsgate_ffi" {
+        ffi_policy(&policy_json(&origins))
+    } else {
+        std::ptr::null_mut()
+    };
     let mut bare = tower::service_fn(ok);
     let mut cors = tower::ServiceBuilder::new()
         .layer(tower_cors())
@@ -301,6 +353,9 @@ fn run_one(what: &str, case_name: &str, n: usize) {
         match what {
             "corsgate" | "corsgate_5" | "corsgate_100k" => {
                 black_box(measured_corsgate(black_box(&policy), black_box(&req)));
+            }
+            "corsgate_ffi" => {
+                black_box(measured_ffi(black_box(c_policy), black_box(&req)));
             }
             // The request is built outside the measured call, which then
             // drops the response (as a server would).
@@ -315,6 +370,12 @@ fn run_one(what: &str, case_name: &str, n: usize) {
 #[inline(never)]
 fn measured_corsgate(policy: &Policy, req: &http::Request<()>) -> usize {
     corsgate_eval(policy, req)
+}
+
+/// What callgrind counts for the C ABI path.
+#[inline(never)]
+fn measured_ffi(policy: *const ffi::corsgate_policy, req: &http::Request<()>) -> usize {
+    ffi_eval(policy, req)
 }
 
 /// What callgrind counts for tower-http: one call of the service.
@@ -356,13 +417,18 @@ fn count_instructions(what: &str, case: &str) -> f64 {
 
 fn instructions() {
     println!("== instructions per call (callgrind, inside the measured call, 2,000 calls) ==");
-    println!("{:<34} {:>10}", "case", "corsgate");
+    println!("{:<34} {:>10} {:>10}", "case", "corsgate", "C ABI");
     let mut ours = Vec::new();
     for case in cases() {
         let n = count_instructions("corsgate", case.name);
-        println!("{:<34} {:>10.0}", case.name, n);
+        let c = count_instructions("corsgate_ffi", case.name);
+        println!("{:<34} {:>10.0} {:>10.0}", case.name, n, c);
         ours.push(n);
     }
+    println!(
+        "(C ABI: corsgate_request_init/add_header, corsgate_evaluate into a \
+         decision on the stack, corsgate_decision_header for each header)"
+    );
     let many = count_instructions("corsgate_100k", "actual_allowed");
     let five = count_instructions("corsgate_5", "actual_allowed");
     println!(

@@ -5,7 +5,7 @@
 //! bytes, and the decision borrows from the request and the policy.
 
 use crate::origin::{parse_request_origin, OriginError};
-use crate::policy::{ActualDeny, Mode, Policy, PreflightDeny, MAX_HEADER_NAME_LEN};
+use crate::policy::{eq_bytes, ActualDeny, Mode, Policy, PreflightDeny};
 use crate::tokens::{is_token, scan_list, ListCaps, ListError};
 
 /// Most `Access-Control-Request-Headers` lines kept; more are denied.
@@ -89,7 +89,8 @@ pub fn request_header_kind(name: &[u8]) -> Option<RequestHeader> {
         30 => (RequestHeader::RequestHeaders, REQUEST_HEADERS),
         _ => return None,
     };
-    (name == lower.as_bytes() || name.eq_ignore_ascii_case(lower.as_bytes())).then_some(kind)
+    (eq_bytes(name, lower.as_bytes()) || name.eq_ignore_ascii_case(lower.as_bytes()))
+        .then_some(kind)
 }
 
 /// Counts one more line of a request header and keeps it while `kept` has
@@ -109,6 +110,17 @@ pub fn is_owned_header(name: &[u8]) -> bool {
         .iter()
         .any(|h| name.eq_ignore_ascii_case(h.as_bytes()))
 }
+
+/// A request with no method and no headers (what a safe denial borrows).
+static EMPTY_REQUEST: Request<'static> = Request {
+    method: b"",
+    origin: None,
+    origin_lines: 0,
+    request_method: None,
+    request_method_lines: 0,
+    request_headers: [b""; REQUEST_HEADERS_MAX_LINES],
+    request_headers_lines: 0,
+};
 
 /// The request, as a view over the caller's header bytes.
 #[derive(Debug, Clone, Copy, Default)]
@@ -367,6 +379,8 @@ const EXPOSE_HEADERS_BIT: usize = 5;
 const VARY_BIT: usize = 6;
 const DEBUG_REASON_BIT: usize = 7;
 const _: () = assert!(HEADER_ORDER[VARY_BIT].len() == VARY.len());
+// `Headers::echo` has one bit per kept request line.
+const _: () = assert!(REQUEST_HEADERS_MAX_LINES <= u8::BITS as usize);
 
 /// The outcome of [`Policy::evaluate`]: small and `Copy`; the header values
 /// are derived from the policy when [`Decision::headers`] is iterated.
@@ -393,7 +407,8 @@ pub struct Decision<'a> {
 }
 
 impl<'a> Decision<'a> {
-    fn new(policy: &'a Policy, kind: Kind) -> Self {
+    #[inline]
+    fn new(policy: &'a Policy, request: &'a Request<'a>, kind: Kind) -> Self {
         let not_cors = kind == Kind::NotCors;
         Decision {
             verdict: if not_cors {
@@ -414,11 +429,9 @@ impl<'a> Decision<'a> {
             detail: b"",
             headers: Headers {
                 policy: Some(policy),
-                allow_origin: b"",
-                allow_methods: b"",
-                echo: [b""; REQUEST_HEADERS_MAX_LINES],
-                echo_len: 0,
-                echo_next: 0,
+                request,
+                echo: 0,
+                echo_methods: false,
                 preflight: kind == Kind::Preflight,
                 reason: Reason::Allowed,
                 present: 0,
@@ -439,11 +452,9 @@ impl<'a> Decision<'a> {
             detail: b"",
             headers: Headers {
                 policy: None,
-                allow_origin: b"",
-                allow_methods: b"",
-                echo: [b""; REQUEST_HEADERS_MAX_LINES],
-                echo_len: 0,
-                echo_next: 0,
+                request: &EMPTY_REQUEST,
+                echo: 0,
+                echo_methods: false,
                 preflight: false,
                 reason: Reason::InternalError,
                 present: 0,
@@ -469,21 +480,23 @@ impl<'a> Decision<'a> {
     }
 }
 
-/// Iterator over a decision's headers, in order.
+/// Iterator over a decision's headers, in order. Small: the values are
+/// borrowed from the policy or the request when iterated, never copied
+/// into the decision.
 #[derive(Debug, Clone, Copy)]
 pub struct Headers<'a> {
     policy: Option<&'a Policy>,
-    /// The request's origin, or the policy's `*`.
-    allow_origin: &'a [u8],
-    /// The policy's method list, or the request's method (echoed).
-    allow_methods: &'a [u8],
-    /// Echoed `Access-Control-Request-Headers` lines (trimmed, none
-    /// blank): when `echo_len > 0`, `Access-Control-Allow-Headers` is
-    /// written once per line instead of the policy's list.
-    echo: [&'a [u8]; REQUEST_HEADERS_MAX_LINES],
-    echo_len: u8,
-    /// The next echoed line to write.
-    echo_next: u8,
+    /// The evaluated request: the origin and the echoed method and header
+    /// lines are read from it.
+    request: &'a Request<'a>,
+    /// Bit i: the request's `Access-Control-Request-Headers` line i
+    /// (trimmed, not blank) is echoed and still to come; when non-zero,
+    /// `Access-Control-Allow-Headers` is written once per such line
+    /// instead of the policy's list.
+    echo: u8,
+    /// `Access-Control-Allow-Methods` echoes the requested method instead
+    /// of the policy's list.
+    echo_methods: bool,
     preflight: bool,
     reason: Reason,
     /// Bit i: `HEADER_ORDER[i]` is still to come.
@@ -497,9 +510,13 @@ impl<'a> Headers<'a> {
             return b"";
         };
         match bit {
-            ALLOW_ORIGIN_BIT => self.allow_origin,
+            ALLOW_ORIGIN_BIT if p.origins.allows_any() => b"*",
+            ALLOW_ORIGIN_BIT => self.request.origin.unwrap_or_default(),
             ALLOW_CREDENTIALS_BIT => b"true",
-            ALLOW_METHODS_BIT => self.allow_methods,
+            ALLOW_METHODS_BIT if self.echo_methods => {
+                self.request.request_method.unwrap_or_default()
+            }
+            ALLOW_METHODS_BIT => &p.allow_methods_value,
             ALLOW_HEADERS_BIT => &p.allow_headers_value,
             MAX_AGE_BIT => p.max_age_value.as_deref().unwrap_or_default(),
             EXPOSE_HEADERS_BIT => p.expose_headers_value.as_deref().unwrap_or_default(),
@@ -520,15 +537,18 @@ impl<'a> Iterator for Headers<'a> {
             return None;
         }
         let bit = self.present.trailing_zeros() as usize;
-        if bit == ALLOW_HEADERS_BIT && self.echo_len > 0 {
-            let line = self.echo.get(self.echo_next as usize).copied();
-            self.echo_next += 1;
-            if self.echo_next >= self.echo_len {
+        if bit == ALLOW_HEADERS_BIT && self.echo != 0 {
+            let line = self
+                .request
+                .request_headers
+                .get(self.echo.trailing_zeros() as usize);
+            self.echo &= self.echo - 1;
+            if self.echo == 0 {
                 self.present &= self.present - 1;
             }
             return Some(Header {
                 name: ALLOW_HEADERS,
-                value: line.unwrap_or_default(),
+                value: trim_list(line.copied().unwrap_or_default()),
                 op: HeaderOp::Set,
             });
         }
@@ -548,8 +568,8 @@ impl<'a> Iterator for Headers<'a> {
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         let mut n = self.present.count_ones() as usize;
-        if self.present & (1 << ALLOW_HEADERS_BIT) != 0 && self.echo_len > 0 {
-            n += usize::from(self.echo_len - self.echo_next) - 1;
+        if self.present & (1 << ALLOW_HEADERS_BIT) != 0 && self.echo != 0 {
+            n += self.echo.count_ones() as usize - 1;
         }
         (n, Some(n))
     }
@@ -559,16 +579,16 @@ impl ExactSizeIterator for Headers<'_> {}
 
 impl Policy {
     /// Decides one request. Never allocates, never panics, linear time.
-    pub fn evaluate<'a>(&'a self, request: &Request<'a>) -> Decision<'a> {
+    pub fn evaluate<'a>(&'a self, request: &'a Request<'a>) -> Decision<'a> {
         // One `Decision` built in place and returned once (no copies).
         let kind = match request.origin {
             None => Kind::NotCors,
-            Some(_) if request.method == b"OPTIONS" && request.request_method_lines > 0 => {
+            Some(_) if request.request_method_lines > 0 && eq_bytes(request.method, b"OPTIONS") => {
                 Kind::Preflight
             }
             Some(_) => Kind::Actual,
         };
-        let mut d = Decision::new(self, kind);
+        let mut d = Decision::new(self, request, kind);
         if let Some(origin) = request.origin {
             self.check_origin(request, origin, &mut d);
             let mut requested_headers = false;
@@ -598,7 +618,7 @@ impl Policy {
             return;
         }
         match parse_request_origin(origin) {
-            Ok(parsed) if self.origins.matches(&parsed) => {}
+            Ok(parsed) if self.origins.matches_inexact(&parsed) => {}
             Ok(_) => d.deny(Reason::OriginNotAllowed, origin),
             Err(OriginError::Null) if self.origins.allows_any() => {}
             Err(OriginError::Null) => d.deny(Reason::OriginNull, b""),
@@ -618,7 +638,7 @@ impl Policy {
             || (self.any_method
                 && method.len() <= STAR_METHOD_MAX_LEN
                 && !is_forbidden_method(method))
-            || self.methods.iter().any(|m| **m == *method))
+            || self.methods.iter().any(|m| eq_bytes(m, method)))
         {
             d.deny(Reason::MethodNotAllowed, method);
         }
@@ -653,14 +673,7 @@ impl Policy {
         if self.any_header && !name.eq_ignore_ascii_case(b"authorization") {
             return true;
         }
-        let mut buf = [0u8; MAX_HEADER_NAME_LEN];
-        let Some(lower) = buf.get_mut(..name.len()) else {
-            return false;
-        };
-        for (dst, src) in lower.iter_mut().zip(name) {
-            *dst = src.to_ascii_lowercase();
-        }
-        self.headers.contains(&*lower)
+        self.headers.contains_ignore_case(name)
     }
 
     fn write_allowed<'a>(
@@ -669,26 +682,20 @@ impl Policy {
         requested_headers: bool,
         d: &mut Decision<'a>,
     ) {
-        let origin = request.origin.unwrap_or_default();
-        d.headers.allow_origin = if self.origins.allows_any() {
-            b"*"
-        } else {
-            origin
-        };
         d.push(ALLOW_ORIGIN_BIT);
         if self.credentials {
             d.push(ALLOW_CREDENTIALS_BIT);
         }
         if d.kind == Kind::Preflight {
-            let method = request.request_method.unwrap_or_default();
             // With credentials a literal `*` is a method name to Fetch:
             // echo the (allowed) requested method instead.
-            d.headers.allow_methods = if self.any_method && self.credentials {
-                method
+            d.headers.echo_methods = self.any_method && self.credentials;
+            let allow_methods = if d.headers.echo_methods {
+                request.request_method.unwrap_or_default()
             } else {
                 &self.allow_methods_value
             };
-            if !d.headers.allow_methods.is_empty() {
+            if !allow_methods.is_empty() {
                 d.push(ALLOW_METHODS_BIT);
             }
             if requested_headers {
@@ -714,7 +721,6 @@ impl Policy {
     /// names. Otherwise only `Vary: Origin` (added by `finish`).
     fn write_not_cors(&self, d: &mut Decision<'_>) {
         if self.origins.allows_any() {
-            d.headers.allow_origin = b"*";
             d.push(ALLOW_ORIGIN_BIT);
             if self.expose_headers_value.is_some() {
                 d.push(EXPOSE_HEADERS_BIT);
@@ -766,22 +772,19 @@ fn is_forbidden_method(method: &[u8]) -> bool {
         .any(|m| method.eq_ignore_ascii_case(m))
 }
 
-/// Copies the request's `Access-Control-Request-Headers` lines into the
-/// decision as the values of `Access-Control-Allow-Headers`: one header
-/// per line that names something, trimmed of spaces, tabs and commas at
-/// both ends. The lines were validated as token lists (no CR, LF or other
+/// Marks the request's `Access-Control-Request-Headers` lines as the
+/// values of `Access-Control-Allow-Headers`: one header per line that
+/// names something, trimmed of spaces, tabs and commas at both ends (when
+/// iterated). The lines were validated as token lists (no CR, LF or other
 /// control byte), so they are safe to write back. Borrows, never copies.
-fn echo_lines<'a>(request: &Request<'a>, headers: &mut Headers<'a>) {
-    let mut n = 0;
-    for line in request.request_header_lines() {
-        let trimmed = trim_list(line);
-        if let Some(slot) = headers.echo.get_mut(n).filter(|_| !trimmed.is_empty()) {
-            *slot = trimmed;
-            n += 1;
+fn echo_lines(request: &Request<'_>, headers: &mut Headers<'_>) {
+    let mut mask = 0u8;
+    for (i, line) in request.request_header_lines().iter().enumerate() {
+        if !trim_list(line).is_empty() {
+            mask |= 1 << i;
         }
     }
-    headers.echo_len = n as u8;
-    headers.echo_next = 0;
+    headers.echo = mask;
 }
 
 /// `line` without leading and trailing spaces, tabs and commas.
@@ -896,7 +899,8 @@ mod tests {
     #[test]
     fn report_mode_writes_nothing() {
         let p = policy(r#"{"allow_origins":["https://a.com"],"mode":"report"}"#);
-        let d = p.evaluate(&request("GET", &[("Origin", "https://b.com")]));
+        let r = request("GET", &[("Origin", "https://b.com")]);
+        let d = p.evaluate(&r);
         assert_eq!(
             (
                 d.verdict,
@@ -934,7 +938,8 @@ mod tests {
     #[test]
     fn star_not_cors_carries_allow_origin() {
         let p = policy(r#"{"allow_origins":["*"],"expose_headers":["x-id"]}"#);
-        let d = p.evaluate(&request("GET", &[]));
+        let r = request("GET", &[]);
+        let d = p.evaluate(&r);
         assert_eq!(d.verdict, Verdict::NotCors);
         assert_eq!(
             headers(&d),
@@ -944,7 +949,8 @@ mod tests {
             ]
         );
         let exact = policy(r#"{"allow_origins":["https://a.com"],"expose_headers":["x-id"]}"#);
-        let d = exact.evaluate(&request("GET", &[]));
+        let r = request("GET", &[]);
+        let d = exact.evaluate(&r);
         assert_eq!(headers(&d), [("vary".into(), "Origin".into())]);
     }
 
@@ -1042,7 +1048,8 @@ mod tests {
             ("https://x.b.com.", true),
             ("https://x.b.com", false),
         ] {
-            let d = p.evaluate(&request("GET", &[("Origin", origin)]));
+            let r = request("GET", &[("Origin", origin)]);
+            let d = p.evaluate(&r);
             assert_eq!(d.verdict == Verdict::Allowed, allowed, "{origin}");
         }
     }

@@ -86,22 +86,44 @@ where
     let mut count = 0usize;
     let mut refused = None;
     for &line in lines {
-        let mut rest = line;
-        while !rest.is_empty() {
-            let (element, tail) = match rest.iter().position(|&b| b == b',') {
-                Some(comma) => (
-                    rest.get(..comma).unwrap_or_default(),
-                    rest.get(comma + 1..).unwrap_or_default(),
-                ),
-                None => (rest, &[][..]),
-            };
-            rest = tail;
-            let element = trim_ows(element);
-            if element.is_empty() {
-                continue;
+        // One pass over the bytes: an element is a run of token bytes
+        // between separators (commas, with spaces and tabs around them).
+        let mut i = 0;
+        while let Some(&b) = line.get(i) {
+            match LIST_CLASS[b as usize] {
+                OWS | COMMA => {
+                    i += 1;
+                    continue;
+                }
+                TCHAR_CLASS => {}
+                _ => return Err(ListError::Malformed),
             }
-            if !is_token(element) {
-                return Err(ListError::Malformed);
+            let start = i;
+            // 8 bytes at a time while they are `[a-z0-9-]` (nearly every
+            // header name), then byte by byte from the first other byte.
+            while let Some(w) = line.get(i..i + 8) {
+                let other = not_name_bytes(w);
+                if other != 0 {
+                    i += (other.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                i += 8;
+            }
+            while line
+                .get(i)
+                .is_some_and(|&b| LIST_CLASS[b as usize] == TCHAR_CLASS)
+            {
+                i += 1;
+            }
+            let element = line.get(start..i).unwrap_or_default();
+            while line.get(i).is_some_and(|&b| LIST_CLASS[b as usize] == OWS) {
+                i += 1;
+            }
+            match line.get(i) {
+                None => {}
+                Some(&b) if LIST_CLASS[b as usize] == COMMA => i += 1,
+                // Another token after spaces, or a byte no token has.
+                Some(_) => return Err(ListError::Malformed),
             }
             count += 1;
             if count > caps.max_elements {
@@ -114,6 +136,48 @@ where
     }
     Ok(refused)
 }
+
+/// One high bit per byte of the 8 bytes `w` that is not one of
+/// `[a-z0-9-]` (0 when all are), in little-endian byte order.
+#[inline]
+fn not_name_bytes(w: &[u8]) -> u64 {
+    const L: u64 = 0x0101_0101_0101_0101;
+    const H: u64 = 0x8080_8080_8080_8080;
+    let mut b = [0u8; 8];
+    b.copy_from_slice(w);
+    let x = u64::from_le_bytes(b);
+    // For bytes below 0x80 (others are flagged by `x & H`), the high bit
+    // of `(b | 0x80) - lo` is set when b >= lo, that of
+    // `(0x80 | hi) - b` when b <= hi: no borrow crosses a byte.
+    let in_range = |lo: u64, hi: u64| ((x | H) - lo * L) & (((hi | 0x80) * L) - (x & !H)) & H;
+    let ok = (in_range(0x61, 0x7a) | in_range(0x30, 0x39) | in_range(0x2d, 0x2d)) & !x;
+    !ok & H
+}
+
+// Classes of `LIST_CLASS`.
+const OTHER: u8 = 0;
+const TCHAR_CLASS: u8 = 1;
+const OWS: u8 = 2;
+const COMMA: u8 = 3;
+
+/// The class of each byte in a comma list.
+static LIST_CLASS: [u8; 256] = {
+    let mut t = [OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = if TCHAR[b] {
+            TCHAR_CLASS
+        } else if b == b' ' as usize || b == b'\t' as usize {
+            OWS
+        } else if b == b',' as usize {
+            COMMA
+        } else {
+            OTHER
+        };
+        b += 1;
+    }
+    t
+};
 
 /// Trims optional whitespace (spaces and horizontal tabs) from both ends.
 #[inline]
@@ -168,6 +232,45 @@ mod tests {
         too_many: &[b"a,b,c", b"d,e"] => Err(ListError::TooMany);
         too_long: &[&[b'a'; 65]] => Err(ListError::TooLong);
         malformed_after_refusal_still_malformed: &[b"a, b c"] => Err(ListError::Malformed);
+        malformed_before_too_many: &[b"a,b,c,d,e f"] => Err(ListError::Malformed);
+        too_many_before_malformed: &[b"a,b,c,d,e,f g"] => Err(ListError::TooMany);
+        space_before_comma: &[b"a ,b\t, c"] => Ok(vec![b"a", b"b", b"c"]);
+        control_byte_malformed: &[b"a,\rb"] => Err(ListError::Malformed);
+    }
+
+    #[test]
+    fn name_bytes_word_at_a_time() {
+        for b in 0..=255u8 {
+            let mut w = *b"abcdefgh";
+            for at in 0..8 {
+                w[at] = b;
+                let want = !(b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                let got = not_name_bytes(&w);
+                assert_eq!(got != 0, want, "{b:#x} at {at}");
+                if want {
+                    assert_eq!(got.trailing_zeros() / 8, at as u32, "{b:#x} at {at}");
+                }
+                w = *b"abcdefgh";
+            }
+        }
+        let lines: &[&[u8]] = &[b"x-request-id,content-type , authorization,X_Y-0123456789z"];
+        let got = scan_list(
+            lines,
+            ListCaps {
+                max_bytes: 99,
+                max_elements: 9,
+            },
+            |_| true,
+        );
+        assert_eq!(got, Ok(None));
+        assert_eq!(
+            collect(&[b"abcdefgh,abcdefghi,ABCDEFGH-ijklmnop"]),
+            Ok(vec![
+                b"abcdefgh".to_vec(),
+                b"abcdefghi".to_vec(),
+                b"ABCDEFGH-ijklmnop".to_vec()
+            ])
+        );
     }
 
     #[test]

@@ -102,14 +102,21 @@ impl OriginMatcher {
     #[inline]
     pub fn matches_exact(&self, raw: &[u8]) -> bool {
         match &self.exact {
-            ExactOrigins::Few(few) => few.iter().any(|o| **o == *raw),
+            ExactOrigins::Few(few) => few.iter().any(|o| super::names::eq_bytes(o, raw)),
             ExactOrigins::Hashed(set) => set.contains(raw),
         }
     }
 
     /// True when the parsed request origin matches a pattern.
     pub fn matches(&self, origin: &Origin<'_>) -> bool {
-        if self.any || self.matches_exact(origin.raw) {
+        self.any || self.matches_exact(origin.raw) || self.matches_inexact(origin)
+    }
+
+    /// True when the parsed request origin matches a pattern other than
+    /// an exact origin (the caller has compared those already).
+    #[inline]
+    pub fn matches_inexact(&self, origin: &Origin<'_>) -> bool {
+        if self.any {
             return true;
         }
         if let Some(rules) = self.any_port.get(origin.host) {

@@ -2,6 +2,8 @@
 //! [`Policy`] with every lookup table and response header value built once.
 
 mod matcher;
+mod names;
+pub(crate) use names::eq_bytes;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -139,7 +141,7 @@ pub struct Policy {
     pub(crate) any_method: bool,
     pub(crate) methods: Vec<Box<[u8]>>,
     pub(crate) any_header: bool,
-    pub(crate) headers: HashSet<Box<[u8]>, RandomState>,
+    pub(crate) headers: names::NameSet,
     pub(crate) credentials: bool,
     pub(crate) allow_methods_value: Box<[u8]>,
     pub(crate) allow_headers_value: Box<[u8]>,
@@ -273,7 +275,7 @@ impl Policy {
             any_method,
             methods: methods.iter().map(|m| m.as_bytes().into()).collect(),
             any_header,
-            headers: headers.iter().map(|h| h.as_bytes().into()).collect(),
+            headers: names::NameSet::new(headers.iter().map(|h| h.as_bytes().into()).collect()),
             credentials,
             allow_methods_value,
             allow_headers_value,
