@@ -485,6 +485,17 @@ pub fn parse_pattern(text: &str) -> Result<OriginPattern, String> {
             }
             None => {}
         }
+        // The shortest host the wildcard can match is one letter, a dot and
+        // the base: when even that is over DNS's limit, nothing matches.
+        let base = suffix.strip_suffix('.').unwrap_or(suffix);
+        if base.len() + 2 > MAX_HOST_LEN {
+            return Err(format!(
+                "no host under \"{suffix}\" fits in {MAX_HOST_LEN} bytes, the most DNS carries (the \
+                 shortest, \"a.{suffix}\", has {} bytes), so no browser origin can match it; \
+                 shorten the domain",
+                base.len() + 2
+            ));
+        }
         return Ok(OriginPattern::Subdomains {
             scheme: scheme.to_owned(),
             suffix: suffix.to_owned(),
@@ -544,6 +555,19 @@ pub fn is_loopback_host(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// jub0bs/cors TestParsePattern "wildcard character sequence followed
+    /// by 252 chars": a wildcard whose base leaves no room for one more
+    /// label within 253 bytes can match nothing, so it is refused.
+    #[test]
+    fn wildcard_base_too_long_for_any_host() {
+        let label = "a".repeat(62);
+        let base_251 = format!("{label}.{label}.{label}.{label}");
+        assert_eq!(base_251.len(), 251);
+        assert!(parse_pattern(&format!("https://*.{base_251}")).is_ok());
+        let err = parse_pattern(&format!("https://*.b{base_251}")).unwrap_err();
+        assert!(err.contains("no host under"), "{err}");
+    }
 
     macro_rules! request_origin {
         ($($name:ident: $raw:expr => $want:expr;)*) => {$(
