@@ -1,0 +1,394 @@
+//! Replays the outside suites of tests/conformance (jub0bs/cors, rs/cors,
+//! WPT) through the Rust API and judges corsgate against their expectations
+//! with the rules of tests/conformance/README.md (the Python twin,
+//! tests/conformance/conformance.py, judges the C, nginx and Envoy replays
+//! the same way). Fails on any difference that tests/conformance/
+//! differences.json does not list, and on any listed row that no longer
+//! occurs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use corsgate::{Action, Policy, Request};
+use serde_json::Value;
+
+const SUITES: [&str; 3] = ["jub0bs-cors", "rs-cors", "wpt"];
+const CORS_HEADERS: [&str; 6] = [
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "access-control-allow-methods",
+    "access-control-allow-headers",
+    "access-control-max-age",
+    "access-control-expose-headers",
+];
+const SAFELISTED_METHODS: [&str; 3] = ["GET", "HEAD", "POST"];
+const SAFELISTED_RESPONSE: [&str; 7] = [
+    "cache-control",
+    "content-language",
+    "content-length",
+    "content-type",
+    "expires",
+    "last-modified",
+    "pragma",
+];
+
+fn dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance")
+}
+
+fn read(name: &str) -> Value {
+    let path = dir().join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn id(parts: &[Option<&str>]) -> String {
+    parts
+        .iter()
+        .flatten()
+        .copied()
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A comma list's non-empty elements, trimmed of spaces and tabs.
+fn elements(value: Option<&str>) -> Vec<String> {
+    value
+        .unwrap_or("")
+        .split(',')
+        .map(|e| e.trim_matches([' ', '\t']).to_owned())
+        .filter(|e| !e.is_empty())
+        .collect()
+}
+
+fn lower_set(value: Option<&str>) -> BTreeSet<String> {
+    elements(value)
+        .iter()
+        .map(|e| e.to_ascii_lowercase())
+        .collect()
+}
+
+fn method_admitted(acam: Option<&str>, method: &str, credentials: bool) -> bool {
+    let allowed = elements(acam);
+    SAFELISTED_METHODS.contains(&method)
+        || allowed.iter().any(|m| m == method)
+        || (!credentials && allowed.iter().any(|m| m == "*"))
+}
+
+fn headers_admitted(acah: Option<&str>, names: &[String], credentials: bool) -> bool {
+    let allowed = lower_set(acah);
+    names.iter().all(|n| {
+        allowed.contains(n) || (!credentials && allowed.contains("*") && n != "authorization")
+    })
+}
+
+/// What corsgate did for one request.
+struct Observed {
+    respond: bool,
+    status: u16,
+    headers: BTreeMap<String, String>,
+    vary: BTreeSet<String>,
+}
+
+struct Case<'a> {
+    method: &'a str,
+    lines: Vec<(&'a str, &'a str)>,
+    expect: &'a Value,
+}
+
+impl Case<'_> {
+    fn line(&self, name: &str) -> Vec<&str> {
+        self.lines
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+            .collect()
+    }
+    fn requested_method(&self) -> Option<&str> {
+        match self.line("access-control-request-method")[..] {
+            [m] => Some(m),
+            _ => None,
+        }
+    }
+    fn requested_headers(&self) -> Vec<String> {
+        self.line("access-control-request-headers")
+            .into_iter()
+            .flat_map(|v| elements(Some(v)))
+            .map(|e| e.to_ascii_lowercase())
+            .collect()
+    }
+    fn is_preflight(&self) -> bool {
+        self.method == "OPTIONS" && self.requested_method().is_some()
+    }
+}
+
+fn observe(policy: &Policy, case: &Case) -> Observed {
+    let mut request = Request::new(case.method.as_bytes());
+    for (n, v) in &case.lines {
+        request.add_header(n.as_bytes(), v.as_bytes());
+    }
+    let d = policy.evaluate(&request);
+    let mut headers = BTreeMap::new();
+    let mut vary = BTreeSet::new();
+    for h in d.headers() {
+        let value = String::from_utf8_lossy(h.value).into_owned();
+        if h.name == "vary" {
+            vary.extend(lower_set(Some(&value)));
+        } else {
+            headers.insert(h.name.to_owned(), value);
+        }
+    }
+    Observed {
+        respond: d.action == Action::Respond,
+        status: d.status,
+        headers,
+        vary,
+    }
+}
+
+fn browser(case: &Case, got: &Observed, want: &Value) -> Vec<String> {
+    let cred = want["credentials"].as_bool().unwrap_or(false);
+    let h = |n: &str| got.headers.get(n).map(String::as_str);
+    let mut problems = Vec::new();
+    if let Some(want_ok) = want["ok"].as_bool() {
+        let origin = case.line("origin").first().copied();
+        let mut ok = match (h("access-control-allow-origin"), origin) {
+            (Some("*"), Some(_)) if !cred => true,
+            (Some(acao), Some(o)) if acao == o => {
+                !cred || h("access-control-allow-credentials") == Some("true")
+            }
+            _ => false,
+        };
+        if case.is_preflight() {
+            let status = if got.respond { got.status } else { 200 };
+            ok = ok
+                && (200..=299).contains(&status)
+                && method_admitted(
+                    h("access-control-allow-methods"),
+                    case.requested_method().unwrap(),
+                    cred,
+                )
+                && headers_admitted(
+                    h("access-control-allow-headers"),
+                    &case.requested_headers(),
+                    cred,
+                );
+        }
+        if ok != want_ok {
+            problems.push(format!(
+                "ok: corsgate gives {ok}, the suite expects {want_ok}"
+            ));
+        }
+    }
+    if let Some(exposes) = want["exposes"].as_object() {
+        let listed = lower_set(h("access-control-expose-headers"));
+        for (name, want_exposed) in exposes {
+            let n = name.to_ascii_lowercase();
+            let got_exposed = n != "set-cookie"
+                && n != "set-cookie2"
+                && (SAFELISTED_RESPONSE.contains(&n.as_str())
+                    || listed.contains(&n)
+                    || (!cred && listed.contains("*")));
+            if Some(got_exposed) != want_exposed.as_bool() {
+                problems.push(format!(
+                    "exposes {name}: corsgate gives {got_exposed}, the suite expects {want_exposed}"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+fn compare(case: &Case, got: &Observed) -> Vec<String> {
+    let e = case.expect;
+    if let Some(want) = e.get("browser") {
+        return browser(case, got, want);
+    }
+    let mut problems = Vec::new();
+    if let Some(respond) = e["respond"].as_bool() {
+        if got.respond != respond {
+            problems.push(if got.respond {
+                "corsgate answers itself".to_owned()
+            } else {
+                "corsgate lets the upstream answer".to_owned()
+            });
+        } else if let Some(status) = e["status"].as_u64() {
+            if got.respond && u64::from(got.status) != status {
+                problems.push(format!("status {}, the suite expects {status}", got.status));
+            }
+        }
+    }
+    let want: BTreeMap<String, &str> = e["headers"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.as_str().unwrap()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let names = case.requested_headers();
+    let want_cred = want.get("access-control-allow-credentials") == Some(&"true");
+    let got_cred = got
+        .headers
+        .get("access-control-allow-credentials")
+        .is_some_and(|v| v == "true");
+    for n in CORS_HEADERS {
+        let w = want.get(n).copied();
+        let g = got.headers.get(n).map(String::as_str);
+        let differs = match n {
+            "access-control-allow-methods" if case.is_preflight() => {
+                let m = case.requested_method().unwrap();
+                method_admitted(w, m, want_cred) != method_admitted(g, m, got_cred)
+            }
+            "access-control-allow-headers" if case.is_preflight() => {
+                headers_admitted(w, &names, want_cred) != headers_admitted(g, &names, got_cred)
+            }
+            "access-control-expose-headers" => {
+                w.map(|v| lower_set(Some(v))) != g.map(|v| lower_set(Some(v)))
+            }
+            _ => w != g,
+        };
+        if differs {
+            problems.push(format!("{n}: {g:?}, the suite expects {w:?}"));
+        }
+    }
+    let missing: Vec<String> = e["vary"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| t.as_str().unwrap().to_ascii_lowercase())
+        .filter(|t| !got.vary.contains(t))
+        .collect();
+    if !missing.is_empty() {
+        problems.push(format!("Vary lacks {missing:?}"));
+    }
+    problems
+}
+
+/// Every case of every suite: (suite, case id) -> problems.
+fn results() -> BTreeMap<(String, String), Vec<String>> {
+    let mut out = BTreeMap::new();
+    for suite in SUITES {
+        let doc = read(&format!("{suite}.json"));
+        for c in doc["configs"].as_array().into_iter().flatten() {
+            let key = (
+                suite.to_owned(),
+                id(&[c["test"].as_str(), c["name"].as_str()]),
+            );
+            let problems = if c["policy"].is_null() {
+                vec!["no corsgate equivalent".to_owned()]
+            } else {
+                let accepted = Policy::from_json(c["policy"].to_string().as_bytes());
+                match (accepted, c["accepted"].as_bool().unwrap()) {
+                    (Ok(_), true) | (Err(_), false) => vec![],
+                    (Ok(_), false) => {
+                        vec!["corsgate accepts the policy, the suite refuses it".to_owned()]
+                    }
+                    (Err(e), true) => vec![format!(
+                        "corsgate refuses the policy ({}), the suite accepts it",
+                        e.to_string().trim()
+                    )],
+                }
+            };
+            assert!(out.insert(key.clone(), problems).is_none(), "{key:?} twice");
+        }
+        for g in doc["groups"].as_array().unwrap() {
+            let policy = if g["policy"].is_null() {
+                Err("no corsgate equivalent".to_owned())
+            } else {
+                Policy::from_json(g["policy"].to_string().as_bytes())
+                    .map_err(|e| format!("corsgate refuses the policy: {}", e.to_string().trim()))
+            };
+            for c in g["cases"].as_array().unwrap() {
+                let key = (
+                    suite.to_owned(),
+                    id(&[g["test"].as_str(), g["group"].as_str(), c["name"].as_str()]),
+                );
+                let case = Case {
+                    method: c["request"]["method"].as_str().unwrap(),
+                    lines: c["request"]["headers"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|h| (h[0].as_str().unwrap(), h[1].as_str().unwrap()))
+                        .collect(),
+                    expect: &c["expect"],
+                };
+                let problems = match &policy {
+                    Ok(p) => compare(&case, &observe(p, &case)),
+                    Err(e) => vec![e.clone()],
+                };
+                assert!(out.insert(key.clone(), problems).is_none(), "{key:?} twice");
+            }
+        }
+    }
+    out
+}
+
+/// `*` in a row's case matches any run of characters (a group of cases).
+fn glob(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, tail)) => {
+            text.starts_with(head)
+                && (0..=text.len() - head.len()).any(|i| glob(tail, &text[head.len() + i..]))
+        }
+    }
+}
+
+#[test]
+fn outside_suites_agree_but_for_listed_differences() {
+    let results = results();
+    assert!(results.len() >= 300, "only {} cases", results.len());
+    let rows = read("differences.json");
+    let rows = rows.as_array().unwrap();
+    let mut failures = Vec::new();
+    let mut covered = BTreeSet::new();
+    for row in rows {
+        let (suite, case) = (
+            row["suite"].as_str().unwrap(),
+            row["case"].as_str().unwrap(),
+        );
+        for field in ["difference", "reason"] {
+            assert!(
+                row[field].as_str().is_some_and(|s| !s.trim().is_empty()),
+                "differences.json: {suite} {case}: no {field}"
+            );
+        }
+        if suite == "gateway-api" {
+            continue; // replayed by the import helper's tests
+        }
+        let matched: Vec<_> = results
+            .iter()
+            .filter(|((s, id), _)| s == suite && glob(case, id))
+            .collect();
+        if matched.is_empty() {
+            failures.push(format!("{suite}: {case}: listed but no such case"));
+        }
+        for ((s, id), problems) in matched {
+            covered.insert((s.clone(), id.clone()));
+            if problems.is_empty() {
+                failures.push(format!(
+                    "{s}: {id}: listed in differences.json ({case}) but corsgate now agrees: remove or narrow the row"
+                ));
+            }
+        }
+    }
+    for (key, problems) in &results {
+        if !problems.is_empty() && !covered.contains(key) {
+            failures.push(format!(
+                "{}: {}: unlisted difference: {}",
+                key.0,
+                key.1,
+                problems.join("; ")
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} conformance cases:\n{}",
+        failures.len(),
+        results.len(),
+        failures.join("\n")
+    );
+}

@@ -1,0 +1,385 @@
+"""Outside suites as corsgate conformance data: load, compare, judge.
+
+Shared by the C, nginx and Envoy runners (tests/vectors' Rust twin is
+tests/conformance.rs; both follow tests/conformance/README.md). Standard
+library only.
+
+    import conformance as cf
+    cases = cf.load_cases()                  # every request case, all suites
+    obs = cf.Observed(respond, status, header_lines)
+    problems = cf.compare(case, obs)         # [] = corsgate agrees
+    cf.judge({case.id: problems, ...})       # [] = only listed differences
+
+Command line (scripts/c-tests uses it around tests/conformance/replay.c):
+    conformance.py c-input OUT.txt           flatten every case for replay.c
+    conformance.py c-judge RESULTS.txt       judge replay.c's output
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SUITES = ("jub0bs-cors", "rs-cors", "wpt")
+
+CORS_HEADERS = (
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "access-control-allow-methods",
+    "access-control-allow-headers",
+    "access-control-max-age",
+    "access-control-expose-headers",
+)
+VARY_TOKENS = ("origin", "access-control-request-method",
+               "access-control-request-headers")
+SAFELISTED_METHODS = ("GET", "HEAD", "POST")
+# Fetch, "CORS-safelisted response-header name"
+SAFELISTED_RESPONSE = ("cache-control", "content-language", "content-length",
+                       "content-type", "expires", "last-modified", "pragma")
+NEVER_EXPOSED = ("set-cookie", "set-cookie2")
+
+
+@dataclass(frozen=True)
+class Case:
+    suite: str
+    id: str            # "TestSpec/MaxAge", the row key of differences.json
+    policy: dict | None  # None: no corsgate equivalent (a listed difference)
+    method: str
+    headers: tuple     # ((name, value), ...) request lines in order
+    expect: dict
+    http: bool
+
+    @property
+    def slug(self) -> str:
+        keep = "".join(c if c.isalnum() or c in "._+-" else "-" for c in self.id)
+        return f"{self.suite}/{keep}"
+
+
+@dataclass(frozen=True)
+class ConfigCase:
+    suite: str
+    id: str
+    policy: dict | None
+    accepted: bool
+
+
+def _suite_docs():
+    for suite in SUITES:
+        path = HERE / f"{suite}.json"
+        yield suite, json.loads(path.read_text(encoding="utf-8"))
+
+
+def case_id(test: str, group: str | None, name: str | None) -> str:
+    return "/".join(p for p in (test, group, name) if p)
+
+
+def load_cases() -> list[Case]:
+    out = []
+    for suite, doc in _suite_docs():
+        for g in doc.get("groups", []):
+            for c in g["cases"]:
+                out.append(Case(
+                    suite=suite,
+                    id=case_id(g["test"], g.get("group"), c.get("name")),
+                    policy=g["policy"],
+                    method=c["request"]["method"],
+                    headers=tuple((n, v) for n, v in c["request"]["headers"]),
+                    expect=c["expect"],
+                    http=c.get("http", True),
+                ))
+    return out
+
+
+def load_configs() -> list[ConfigCase]:
+    out = []
+    for suite, doc in _suite_docs():
+        for c in doc.get("configs", []):
+            out.append(ConfigCase(suite, case_id(c["test"], None, c["name"]),
+                                  c["policy"], c["accepted"]))
+    return out
+
+
+def load_differences() -> dict[tuple[str, str], dict]:
+    rows = json.loads((HERE / "differences.json").read_text(encoding="utf-8"))
+    table = {}
+    for row in rows:
+        key = (row["suite"], row["case"])
+        if key in table:
+            raise ValueError(f"differences.json: {key} listed twice")
+        table[key] = row
+    return table
+
+
+# --------------------------------------------------------------------------
+# What a response tells a browser
+
+
+@dataclass
+class Observed:
+    """What corsgate did: answered itself (respond, with status) or let the
+    upstream answer; and the response's header lines."""
+
+    respond: bool
+    status: int | None
+    lines: list  # [(name, value)]
+
+    def header(self, name: str) -> str | None:
+        vals = [v for n, v in self.lines if n.lower() == name]
+        return ", ".join(vals) if vals else None
+
+    def vary(self) -> set[str]:
+        return {t.strip().lower() for n, v in self.lines if n.lower() == "vary"
+                for t in v.split(",") if t.strip()}
+
+
+def elements(value: str | None) -> list[str]:
+    """A comma list's non-empty elements, trimmed of spaces and tabs."""
+    if value is None:
+        return []
+    return [e.strip(" \t") for e in value.split(",") if e.strip(" \t")]
+
+
+def request_line(case: Case, name: str) -> list[str]:
+    return [v for n, v in case.headers if n.lower() == name]
+
+
+def requested_method(case: Case) -> str | None:
+    v = request_line(case, "access-control-request-method")
+    return v[0] if len(v) == 1 else None
+
+
+def requested_headers(case: Case) -> list[str]:
+    return [e.lower() for v in request_line(case, "access-control-request-headers")
+            for e in elements(v)]
+
+
+def method_admitted(acam: str | None, method: str, credentials: bool) -> bool:
+    """Fetch's CORS-preflight check for the method."""
+    allowed = elements(acam)
+    return (method in SAFELISTED_METHODS or method in allowed
+            or ("*" in allowed and not credentials))
+
+
+def headers_admitted(acah: str | None, names: list[str], credentials: bool) -> bool:
+    """Fetch's CORS-preflight check for the request's header names."""
+    allowed = {e.lower() for e in elements(acah)}
+    return all(n in allowed or ("*" in allowed and not credentials
+                                and n != "authorization") for n in names)
+
+
+def origin_admitted(headers: dict, origin: str | None, credentials: bool) -> bool:
+    """Fetch's CORS check (ACAO, then ACAC when credentialed)."""
+    acao = headers.get("access-control-allow-origin")
+    if acao is None or origin is None:
+        return False
+    if acao == "*" and not credentials:
+        return True
+    if acao != origin:
+        return False
+    return not credentials or headers.get("access-control-allow-credentials") == "true"
+
+
+def exposed(headers: dict, name: str, credentials: bool) -> bool:
+    """Whether a browser lets script read response header NAME."""
+    n = name.lower()
+    if n in NEVER_EXPOSED:
+        return False
+    listed = {e.lower() for e in elements(headers.get("access-control-expose-headers"))}
+    return (n in SAFELISTED_RESPONSE or n in listed
+            or ("*" in listed and not credentials))
+
+
+def browser_view(case: Case, obs: Observed, expect: dict) -> dict:
+    """The facts a browser derives from OBS, for the keys EXPECT asks."""
+    cred = expect.get("credentials", False)
+    h = {n: obs.header(n) for n in CORS_HEADERS}
+    origin = (request_line(case, "origin") or [None])[0]
+    view = {}
+    if "ok" in expect:
+        ok = origin_admitted(h, origin, cred)
+        if requested_method(case) is not None and case.method == "OPTIONS":
+            status = obs.status if obs.respond else 200
+            ok = (ok and status is not None and 200 <= status <= 299
+                  and method_admitted(h["access-control-allow-methods"],
+                                      requested_method(case), cred)
+                  and headers_admitted(h["access-control-allow-headers"],
+                                       requested_headers(case), cred))
+        view["ok"] = ok
+    if "exposes" in expect:
+        view["exposes"] = {n: exposed(h, n, cred) for n in expect["exposes"]}
+    return view
+
+
+def compare(case: Case, obs: Observed) -> list[str]:
+    """Where OBS departs from the outside suite's expectation (README rules)."""
+    e = case.expect
+    if "browser" in e:
+        want = e["browser"]
+        got = browser_view(case, obs, want)
+        return [f"{k}: corsgate gives {got[k]!r}, the suite expects {want[k]!r}"
+                for k in got if got[k] != want[k]]
+    problems = []
+    if e.get("respond") is not None and obs.respond != e["respond"]:
+        problems.append("corsgate answers itself" if obs.respond
+                        else "corsgate lets the upstream answer")
+    elif e.get("status") is not None and obs.respond and obs.status != e["status"]:
+        problems.append(f"status {obs.status}, the suite expects {e['status']}")
+    want = {n.lower(): v for n, v in e.get("headers", {}).items()}
+    got = {n: obs.header(n) for n in CORS_HEADERS}
+    method = requested_method(case)
+    preflight = case.method == "OPTIONS" and method is not None
+    names = requested_headers(case)
+    for n in CORS_HEADERS:
+        w, g = want.get(n), got[n]
+        if preflight and n == "access-control-allow-methods":
+            wc = want.get("access-control-allow-credentials") == "true"
+            gc = got["access-control-allow-credentials"] == "true"
+            wa, ga = method_admitted(w, method, wc), method_admitted(g, method, gc)
+            if wa != ga:
+                problems.append(f"{n}: {g!r} {'admits' if ga else 'refuses'} "
+                                f"{method}, the suite's {w!r} "
+                                f"{'admits' if wa else 'refuses'} it")
+            continue
+        if preflight and n == "access-control-allow-headers":
+            wc = want.get("access-control-allow-credentials") == "true"
+            gc = got["access-control-allow-credentials"] == "true"
+            wa, ga = headers_admitted(w, names, wc), headers_admitted(g, names, gc)
+            if wa != ga:
+                problems.append(f"{n}: {g!r} {'admits' if ga else 'refuses'} "
+                                f"{names}, the suite's {w!r} "
+                                f"{'admits' if wa else 'refuses'} them")
+            continue
+        if n == "access-control-expose-headers":
+            ws = {x.lower() for x in elements(w)} if w is not None else None
+            gs = {x.lower() for x in elements(g)} if g is not None else None
+            if ws != gs:
+                problems.append(f"{n}: {g!r}, the suite expects {w!r}")
+            continue
+        if w != g:
+            problems.append(f"{n}: {g!r}, the suite expects {w!r}")
+    missing = [t for t in e.get("vary", []) if t.lower() not in obs.vary()]
+    if missing:
+        problems.append(f"Vary lacks {missing}")
+    return problems
+
+
+def compare_config(case: ConfigCase, accepted: bool, message: str = "") -> list[str]:
+    if case.policy is None:
+        return ["no corsgate equivalent"]
+    if accepted == case.accepted:
+        return []
+    if accepted:
+        return ["corsgate accepts the policy, the suite refuses it"]
+    return [f"corsgate refuses the policy ({message.strip()[:200]}), "
+            "the suite accepts it"]
+
+
+def judge(results: dict[tuple[str, str], list[str]]) -> list[str]:
+    """RESULTS: (suite, case id) -> problems, for every case a runner
+    replayed. Returns the failures: differences not in differences.json, and
+    rows of differences.json that no longer occur among those cases."""
+    table = load_differences()
+    failures = []
+    for key, problems in sorted(results.items()):
+        listed = key in table
+        if problems and not listed:
+            failures.append(f"{key[0]}: {key[1]}: unlisted difference: "
+                            + "; ".join(problems))
+        elif listed and not problems:
+            failures.append(f"{key[0]}: {key[1]}: listed in differences.json "
+                            "but corsgate now agrees: remove the row")
+    return failures
+
+
+def observe_unreplayable(case) -> list[str]:
+    """Problems of a case whose group has no corsgate policy."""
+    return ["no corsgate equivalent"]
+
+
+# --------------------------------------------------------------------------
+# C replay (tests/conformance/replay.c): line format in both directions
+
+
+def _hex(text: str) -> str:
+    data = text.encode("utf-8")
+    return data.hex() if data else "-"
+
+
+def _unhex(field: str) -> str:
+    return "" if field == "-" else bytes.fromhex(field).decode("utf-8", "replace")
+
+
+def c_input(out: str) -> int:
+    """P <policy hex>        a policy, only checked (config case)
+       Q <policy hex>        the policy of the requests that follow
+       C <method hex>        a request ...
+       H <name hex> <value hex>
+       .                     ... ends"""
+    lines = []
+    for c in load_configs():
+        if c.policy is not None:
+            lines.append(f"P {_hex(json.dumps(c.policy))}")
+    for c in load_cases():
+        if c.policy is None:
+            continue
+        lines.append(f"Q {_hex(json.dumps(c.policy))}")
+        lines.append(f"C {_hex(c.method)}")
+        lines += [f"H {_hex(n)} {_hex(v)}" for n, v in c.headers]
+        lines.append(".")
+    Path(out).write_text("\n".join(lines) + "\n", encoding="ascii")
+    print(f"conformance: {len(lines)} lines -> {out}")
+    return 0
+
+
+def c_judge(path: str) -> int:
+    """replay.c answers, in input order:
+       A <0|1> <message hex>                 config case: accepted?
+       D <respond 0|1> <status>               a request's decision ...
+       R <name hex> <value hex>               ... each header it adds
+       E                                      ... end
+       X <message hex>                        the group's policy was refused"""
+    answers = Path(path).read_text(encoding="ascii").splitlines()
+    i = 0
+    results = {}
+    for c in load_configs():
+        if c.policy is None:
+            results[(c.suite, c.id)] = compare_config(c, False)
+            continue
+        kind, ok, msg = answers[i].split(" ")
+        assert kind == "A", answers[i]
+        i += 1
+        results[(c.suite, c.id)] = compare_config(c, ok == "1", _unhex(msg))
+    for c in load_cases():
+        if c.policy is None:
+            results[(c.suite, c.id)] = observe_unreplayable(c)
+            continue
+        f = answers[i].split(" ")
+        i += 1
+        if f[0] == "X":
+            results[(c.suite, c.id)] = [f"corsgate refuses the policy: {_unhex(f[1])[:200]}"]
+            continue
+        assert f[0] == "D", f
+        respond, status = f[1] == "1", int(f[2])
+        lines = []
+        while answers[i] != "E":
+            _, n, v = answers[i].split(" ")
+            lines.append((_unhex(n), _unhex(v)))
+            i += 1
+        i += 1
+        results[(c.suite, c.id)] = compare(
+            c, Observed(respond, status if respond else None, lines))
+    failures = judge(results)
+    for f in failures:
+        print("FAIL", f)
+    differing = sum(1 for p in results.values() if p)
+    print(f"conformance (C ABI): {len(results)} cases, {differing} listed "
+          f"differences, {len(failures)} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    cmd, arg = sys.argv[1], sys.argv[2]
+    sys.exit({"c-input": c_input, "c-judge": c_judge}[cmd](arg))
