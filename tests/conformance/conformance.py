@@ -18,6 +18,7 @@ Command line (scripts/c-tests uses it around tests/conformance/replay.c):
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,17 +101,6 @@ def load_configs() -> list[ConfigCase]:
             out.append(ConfigCase(suite, case_id(c["test"], None, c["name"]),
                                   c["policy"], c["accepted"]))
     return out
-
-
-def load_differences() -> dict[tuple[str, str], dict]:
-    rows = json.loads((HERE / "differences.json").read_text(encoding="utf-8"))
-    table = {}
-    for row in rows:
-        key = (row["suite"], row["case"])
-        if key in table:
-            raise ValueError(f"differences.json: {key} listed twice")
-        table[key] = row
-    return table
 
 
 # --------------------------------------------------------------------------
@@ -277,20 +267,37 @@ def compare_config(case: ConfigCase, accepted: bool, message: str = "") -> list[
             "the suite accepts it"]
 
 
+def glob(pattern: str, text: str) -> bool:
+    """`*` in a row's case matches any run of characters (nothing else is
+    special: case names contain brackets)."""
+    regex = ".*".join(re.escape(p) for p in pattern.split("*"))
+    return re.fullmatch(regex, text, re.S) is not None
+
+
 def judge(results: dict[tuple[str, str], list[str]]) -> list[str]:
     """RESULTS: (suite, case id) -> problems, for every case a runner
-    replayed. Returns the failures: differences not in differences.json, and
-    rows of differences.json that no longer occur among those cases."""
-    table = load_differences()
-    failures = []
+    replayed. Returns the failures: differences no row of differences.json
+    lists, and rows whose cases (among those replayed) no longer differ.
+    A row's case may name a group with `*`; then every case it matches must
+    differ."""
+    rows = json.loads((HERE / "differences.json").read_text(encoding="utf-8"))
+    failures, covered = [], set()
+    for row in rows:
+        suite, pattern = row["suite"], row["case"]
+        for field in ("difference", "reason"):
+            if not str(row.get(field, "")).strip():
+                failures.append(f"differences.json: {suite} {pattern}: no {field}")
+        for key, problems in results.items():
+            if key[0] == suite and glob(pattern, key[1]):
+                covered.add(key)
+                if not problems:
+                    failures.append(f"{suite}: {key[1]}: listed in differences.json "
+                                    f"({pattern}) but corsgate now agrees: "
+                                    "remove or narrow the row")
     for key, problems in sorted(results.items()):
-        listed = key in table
-        if problems and not listed:
+        if problems and key not in covered:
             failures.append(f"{key[0]}: {key[1]}: unlisted difference: "
                             + "; ".join(problems))
-        elif listed and not problems:
-            failures.append(f"{key[0]}: {key[1]}: listed in differences.json "
-                            "but corsgate now agrees: remove the row")
     return failures
 
 
