@@ -274,15 +274,24 @@ def glob(pattern: str, text: str) -> bool:
     return re.fullmatch(regex, text, re.S) is not None
 
 
-def judge(results: dict[tuple[str, str], list[str]]) -> list[str]:
+SURFACES = ("rust", "c", "nginx", "envoy")
+
+
+def applies(row: dict, surface: str) -> bool:
+    """A row holds on every surface unless it names some in "surfaces"."""
+    return surface in row.get("surfaces", SURFACES)
+
+
+def judge(results: dict[tuple[str, str], list[str]], surface: str) -> list[str]:
     """RESULTS: (suite, case id) -> problems, for every case a runner
     replayed. Returns the failures: differences no row of differences.json
     lists, and rows whose cases (among those replayed) no longer differ.
     A row's case may name a group with `*`; then every case it matches must
     differ."""
-    rows = json.loads((HERE / "differences.json").read_text(encoding="utf-8"))
     failures, covered = [], set()
-    for row in rows:
+    for row in rows():
+        if not applies(row, surface):
+            continue
         suite, pattern = row["suite"], row["case"]
         for field in ("difference", "reason"):
             if not str(row.get(field, "")).strip():
@@ -294,11 +303,41 @@ def judge(results: dict[tuple[str, str], list[str]]) -> list[str]:
                     failures.append(f"{suite}: {key[1]}: listed in differences.json "
                                     f"({pattern}) but corsgate now agrees: "
                                     "remove or narrow the row")
+        if suite in SUITES and not any(k[0] == suite and glob(pattern, k[1])
+                                       for k in results):
+            failures.append(f"differences.json: {suite} {pattern}: matches no case")
     for key, problems in sorted(results.items()):
         if problems and key not in covered:
             failures.append(f"{key[0]}: {key[1]}: unlisted difference: "
                             + "; ".join(problems))
     return failures
+
+
+def rows() -> list[dict]:
+    return json.loads((HERE / "differences.json").read_text(encoding="utf-8"))
+
+
+def listed(suite: str, case: str, surface: str) -> list[dict]:
+    """The rows of differences.json that cover (SUITE, CASE) on SURFACE."""
+    return [r for r in rows() if r["suite"] == suite and glob(r["case"], case)
+            and applies(r, surface)]
+
+
+def check_one(suite: str, case: str, problems: list[str], surface: str) -> list[str]:
+    """judge() for one case: [] when it differs exactly when listed."""
+    if problems and not listed(suite, case, surface):
+        return ["unlisted difference: " + "; ".join(problems)]
+    if not problems and listed(suite, case, surface):
+        return ["listed in differences.json but corsgate now agrees: "
+                "remove or narrow the row"]
+    return []
+
+
+def unmatched_rows(keys, surface: str) -> list[str]:
+    """Rows (other than gateway-api's) for SURFACE that match none of KEYS."""
+    return [f"{r['suite']}: {r['case']}" for r in rows()
+            if r["suite"] in SUITES and applies(r, surface)
+            and not any(s == r["suite"] and glob(r["case"], c) for s, c in keys)]
 
 
 def observe_unreplayable(case) -> list[str]:
@@ -378,7 +417,7 @@ def c_judge(path: str) -> int:
         i += 1
         results[(c.suite, c.id)] = compare(
             c, Observed(respond, status if respond else None, lines))
-    failures = judge(results)
+    failures = judge(results, "c")
     for f in failures:
         print("FAIL", f)
     differing = sum(1 for p in results.values() if p)
