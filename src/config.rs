@@ -191,6 +191,9 @@ impl RawPolicy {
 /// Parses a JSON object keeping every key in order, repeated ones too
 /// (`serde_json::Value` would silently keep the last).
 fn parse_object(json: &[u8]) -> Result<Vec<(String, Value)>, PolicyError> {
+    // A UTF-8 byte order mark (editors on Windows write one) is not JSON
+    // but means nothing here: skip it, as every reader comes through here.
+    let json = json.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(json);
     struct Entries;
 
     impl<'de> serde::de::Visitor<'de> for Entries {

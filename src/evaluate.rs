@@ -14,8 +14,14 @@ pub const REQUEST_HEADERS_MAX_LINES: usize = 8;
 pub const REQUEST_HEADERS_MAX_BYTES: usize = 4096;
 /// Most names in `Access-Control-Request-Headers`.
 pub const REQUEST_HEADERS_MAX_NAMES: usize = 64;
-/// Most headers one decision writes.
-pub const DECISION_MAX_HEADERS: usize = 8;
+/// Most headers one decision writes: the eight kinds of [`HEADER_ORDER`]
+/// once each, except `Access-Control-Allow-Headers`, which an allowed
+/// credentialed preflight under `allow_headers: ["*"]` writes once per
+/// `Access-Control-Request-Headers` line (up to
+/// [`REQUEST_HEADERS_MAX_LINES`]). The debug header is only on denials,
+/// which carry no `Access-Control-Allow-Headers`, so 14 at most are
+/// reachable; the bound is 15.
+pub const DECISION_MAX_HEADERS: usize = HEADER_ORDER.len() - 1 + REQUEST_HEADERS_MAX_LINES;
 
 /// `Origin`.
 pub const ORIGIN: &str = "origin";
@@ -42,14 +48,16 @@ pub const EXPOSE_HEADERS: &str = "access-control-expose-headers";
 pub const VARY: &str = "vary";
 /// The debug header naming the reason of a denial.
 pub const DEBUG_REASON: &str = "x-corsgate-reason";
-/// The response headers corsgate owns: an upstream's are removed.
-pub const OWNED_HEADER_NAMES: [&str; 6] = [
+/// The response headers corsgate owns: an upstream's are removed (a
+/// spoofed `x-corsgate-reason` too).
+pub const OWNED_HEADER_NAMES: [&str; 7] = [
     ALLOW_ORIGIN,
     ALLOW_CREDENTIALS,
     ALLOW_METHODS,
     ALLOW_HEADERS,
     MAX_AGE,
     EXPOSE_HEADERS,
+    DEBUG_REASON,
 ];
 
 const VARY_ORIGIN: &[u8] = b"Origin";
@@ -334,7 +342,7 @@ pub struct Header<'a> {
 
 /// The headers a decision may write, in the order they are written; a
 /// decision keeps one bit per entry and derives the values on demand.
-const HEADER_ORDER: [&str; DECISION_MAX_HEADERS] = [
+const HEADER_ORDER: [&str; 8] = [
     ALLOW_ORIGIN,
     ALLOW_CREDENTIALS,
     ALLOW_METHODS,
@@ -404,6 +412,10 @@ impl<'a> Decision<'a> {
             headers: Headers {
                 policy: Some(policy),
                 allow_origin: b"",
+                allow_methods: b"",
+                echo: [b""; REQUEST_HEADERS_MAX_LINES],
+                echo_len: 0,
+                echo_next: 0,
                 preflight: kind == Kind::Preflight,
                 reason: Reason::Allowed,
                 present: 0,
@@ -425,6 +437,10 @@ impl<'a> Decision<'a> {
             headers: Headers {
                 policy: None,
                 allow_origin: b"",
+                allow_methods: b"",
+                echo: [b""; REQUEST_HEADERS_MAX_LINES],
+                echo_len: 0,
+                echo_next: 0,
                 preflight: false,
                 reason: Reason::InternalError,
                 present: 0,
@@ -454,7 +470,17 @@ impl<'a> Decision<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct Headers<'a> {
     policy: Option<&'a Policy>,
+    /// The request's origin, or the policy's `*`.
     allow_origin: &'a [u8],
+    /// The policy's method list, or the request's method (echoed).
+    allow_methods: &'a [u8],
+    /// Echoed `Access-Control-Request-Headers` lines (trimmed, none
+    /// blank): when `echo_len > 0`, `Access-Control-Allow-Headers` is
+    /// written once per line instead of the policy's list.
+    echo: [&'a [u8]; REQUEST_HEADERS_MAX_LINES],
+    echo_len: u8,
+    /// The next echoed line to write.
+    echo_next: u8,
     preflight: bool,
     reason: Reason,
     /// Bit i: `HEADER_ORDER[i]` is still to come.
@@ -470,7 +496,7 @@ impl<'a> Headers<'a> {
         match bit {
             ALLOW_ORIGIN_BIT => self.allow_origin,
             ALLOW_CREDENTIALS_BIT => b"true",
-            ALLOW_METHODS_BIT => &p.allow_methods_value,
+            ALLOW_METHODS_BIT => self.allow_methods,
             ALLOW_HEADERS_BIT => &p.allow_headers_value,
             MAX_AGE_BIT => p.max_age_value.as_deref().unwrap_or_default(),
             EXPOSE_HEADERS_BIT => p.expose_headers_value.as_deref().unwrap_or_default(),
@@ -491,6 +517,18 @@ impl<'a> Iterator for Headers<'a> {
             return None;
         }
         let bit = self.present.trailing_zeros() as usize;
+        if bit == ALLOW_HEADERS_BIT && self.echo_len > 0 {
+            let line = self.echo.get(self.echo_next as usize).copied();
+            self.echo_next += 1;
+            if self.echo_next >= self.echo_len {
+                self.present &= self.present - 1;
+            }
+            return Some(Header {
+                name: ALLOW_HEADERS,
+                value: line.unwrap_or_default(),
+                op: HeaderOp::Set,
+            });
+        }
         self.present &= self.present - 1;
         let name = HEADER_ORDER.get(bit).copied().unwrap_or(DEBUG_REASON);
         let op = if bit == VARY_BIT {
@@ -506,7 +544,10 @@ impl<'a> Iterator for Headers<'a> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.present.count_ones() as usize;
+        let mut n = self.present.count_ones() as usize;
+        if self.present & (1 << ALLOW_HEADERS_BIT) != 0 && self.echo_len > 0 {
+            n += usize::from(self.echo_len - self.echo_next) - 1;
+        }
         (n, Some(n))
     }
 }
@@ -537,6 +578,8 @@ impl Policy {
             if d.verdict == Verdict::Allowed {
                 self.write_allowed(request, requested_headers, &mut d);
             }
+        } else {
+            self.write_not_cors(&mut d);
         }
         self.finish(kind, &mut d);
         d
@@ -569,7 +612,7 @@ impl Policy {
         } else if !is_token(method) {
             d.deny(Reason::MethodMalformed, b"");
         } else if !(is_safelisted_method(method)
-            || self.any_method
+            || (self.any_method && !is_forbidden_method(method))
             || self.methods.iter().any(|m| **m == *method))
         {
             d.deny(Reason::MethodNotAllowed, method);
@@ -633,10 +676,20 @@ impl Policy {
         }
         if d.kind == Kind::Preflight {
             let method = request.request_method.unwrap_or_default();
-            if !is_safelisted_method(method) {
+            // With credentials a literal `*` is a method name to Fetch:
+            // echo the (allowed) requested method instead.
+            d.headers.allow_methods = if self.any_method && self.credentials {
+                method
+            } else {
+                &self.allow_methods_value
+            };
+            if !d.headers.allow_methods.is_empty() {
                 d.push(ALLOW_METHODS_BIT);
             }
             if requested_headers {
+                if self.any_header && self.credentials {
+                    echo_lines(request, &mut d.headers);
+                }
                 d.push(ALLOW_HEADERS_BIT);
             }
             if self.max_age_value.is_some() {
@@ -644,8 +697,23 @@ impl Policy {
             }
             d.action = Action::Respond;
             d.status = self.preflight_status;
-        } else if self.expose_headers_value.is_some() {
+        }
+        if self.expose_headers_value.is_some() {
             d.push(EXPOSE_HEADERS_BIT);
+        }
+    }
+
+    /// A response that is not CORS: under `*` it carries what a cached
+    /// copy served to a later CORS request needs (Fetch, "CORS protocol
+    /// and HTTP caches"): `Access-Control-Allow-Origin: *` and the exposed
+    /// names. Otherwise only `Vary: Origin` (added by `finish`).
+    fn write_not_cors(&self, d: &mut Decision<'_>) {
+        if self.origins.allows_any() {
+            d.headers.allow_origin = b"*";
+            d.push(ALLOW_ORIGIN_BIT);
+            if self.expose_headers_value.is_some() {
+                d.push(EXPOSE_HEADERS_BIT);
+            }
         }
     }
 
@@ -684,6 +752,39 @@ impl Policy {
 /// `GET`, `HEAD` and `POST` need no `Access-Control-Allow-Methods`.
 fn is_safelisted_method(method: &[u8]) -> bool {
     matches!(method, b"GET" | b"HEAD" | b"POST")
+}
+
+/// Fetch's forbidden methods (any case): `*` never admits them.
+fn is_forbidden_method(method: &[u8]) -> bool {
+    [&b"CONNECT"[..], b"TRACE", b"TRACK"]
+        .iter()
+        .any(|m| method.eq_ignore_ascii_case(m))
+}
+
+/// Copies the request's `Access-Control-Request-Headers` lines into the
+/// decision as the values of `Access-Control-Allow-Headers`: one header
+/// per line that names something, trimmed of spaces, tabs and commas at
+/// both ends. The lines were validated as token lists (no CR, LF or other
+/// control byte), so they are safe to write back. Borrows, never copies.
+fn echo_lines<'a>(request: &Request<'a>, headers: &mut Headers<'a>) {
+    let mut n = 0;
+    for line in request.request_header_lines() {
+        let trimmed = trim_list(line);
+        if let Some(slot) = headers.echo.get_mut(n).filter(|_| !trimmed.is_empty()) {
+            *slot = trimmed;
+            n += 1;
+        }
+    }
+    headers.echo_len = n as u8;
+    headers.echo_next = 0;
+}
+
+/// `line` without leading and trailing spaces, tabs and commas.
+fn trim_list(line: &[u8]) -> &[u8] {
+    let sep = |b: &u8| matches!(b, b' ' | b'\t' | b',');
+    let start = line.iter().position(|b| !sep(b)).unwrap_or(line.len());
+    let end = line.iter().rposition(|b| !sep(b)).map_or(start, |e| e + 1);
+    line.get(start..end).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -821,6 +922,123 @@ mod tests {
     fn owned_headers_any_case() {
         assert!(is_owned_header(b"Access-Control-Allow-Origin"));
         assert!(is_owned_header(b"access-control-expose-headers"));
+        assert!(is_owned_header(b"X-Corsgate-Reason"));
         assert!(!is_owned_header(b"vary"));
+    }
+
+    #[test]
+    fn star_not_cors_carries_allow_origin() {
+        let p = policy(r#"{"allow_origins":["*"],"expose_headers":["x-id"]}"#);
+        let d = p.evaluate(&request("GET", &[]));
+        assert_eq!(d.verdict, Verdict::NotCors);
+        assert_eq!(
+            headers(&d),
+            [
+                ("access-control-allow-origin".into(), "*".into()),
+                ("access-control-expose-headers".into(), "x-id".into()),
+            ]
+        );
+        let exact = policy(r#"{"allow_origins":["https://a.com"],"expose_headers":["x-id"]}"#);
+        let d = exact.evaluate(&request("GET", &[]));
+        assert_eq!(headers(&d), [("vary".into(), "Origin".into())]);
+    }
+
+    #[test]
+    fn preflight_always_has_methods_and_exposed() {
+        let p = policy(r#"{"allow_origins":["https://a.com"],"expose_headers":["x-id"]}"#);
+        let r = request(
+            "OPTIONS",
+            &[
+                ("Origin", "https://a.com"),
+                ("Access-Control-Request-Method", "GET"),
+            ],
+        );
+        let h = headers(&p.evaluate(&r));
+        assert_eq!(
+            h[1],
+            (
+                "access-control-allow-methods".into(),
+                "GET, HEAD, POST".into()
+            )
+        );
+        assert_eq!(
+            h[2],
+            ("access-control-expose-headers".into(), "x-id".into())
+        );
+    }
+
+    #[test]
+    fn star_with_credentials_echoes_request() {
+        let p = policy(
+            r#"{"allow_origins":["https://a.com"],"allow_credentials":true,"allow_methods":["*"],"allow_headers":["*"]}"#,
+        );
+        let mut r = request(
+            "OPTIONS",
+            &[
+                ("Origin", "https://a.com"),
+                ("Access-Control-Request-Method", "PATCH"),
+                ("Access-Control-Request-Headers", " x-a, X-B ,"),
+                ("Access-Control-Request-Headers", ", ,"),
+            ],
+        );
+        r.add_header(b"Access-Control-Request-Headers", b"x-c");
+        let d = p.evaluate(&r);
+        assert_eq!(d.headers().len(), 6);
+        assert_eq!(
+            headers(&d),
+            [
+                ("access-control-allow-origin".into(), "https://a.com".into()),
+                ("access-control-allow-credentials".into(), "true".into()),
+                ("access-control-allow-methods".into(), "PATCH".into()),
+                ("access-control-allow-headers".into(), "x-a, X-B".into()),
+                ("access-control-allow-headers".into(), "x-c".into()),
+                (
+                    "vary".into(),
+                    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers".into()
+                ),
+            ]
+        );
+        // Borrowed from the request, not copied.
+        let acam = d.headers().nth(2).unwrap().value;
+        assert!(std::ptr::eq(acam, r.request_method.unwrap()));
+        // `*` never covers authorization.
+        let r = request(
+            "OPTIONS",
+            &[
+                ("Origin", "https://a.com"),
+                ("Access-Control-Request-Method", "PUT"),
+                ("Access-Control-Request-Headers", "authorization"),
+            ],
+        );
+        assert_eq!(p.evaluate(&r).reason, Reason::HeaderNotAllowed);
+    }
+
+    #[test]
+    fn star_methods_never_forbidden() {
+        let p = policy(r#"{"allow_origins":["*"],"allow_methods":["*"]}"#);
+        for m in ["CONNECT", "TRACE", "TRACK", "trace"] {
+            let r = request(
+                "OPTIONS",
+                &[
+                    ("Origin", "https://a.com"),
+                    ("Access-Control-Request-Method", m),
+                ],
+            );
+            assert_eq!(p.evaluate(&r).reason, Reason::MethodNotAllowed, "{m}");
+        }
+    }
+
+    #[test]
+    fn trailing_dot_origin_is_its_own() {
+        let p = policy(r#"{"allow_origins":["https://a.com.","https://*.b.com."]}"#);
+        for (origin, allowed) in [
+            ("https://a.com.", true),
+            ("https://a.com", false),
+            ("https://x.b.com.", true),
+            ("https://x.b.com", false),
+        ] {
+            let d = p.evaluate(&request("GET", &[("Origin", origin)]));
+            assert_eq!(d.verdict == Verdict::Allowed, allowed, "{origin}");
+        }
     }
 }

@@ -112,7 +112,9 @@ fn parse_serialized(raw: &[u8]) -> Option<Origin<'_>> {
             }
             i += 1;
         }
-        if label_empty {
+        // A trailing dot ends a host (`a.com.` is its own origin); an
+        // empty host does not.
+        if label_empty && (i == host_start || raw.get(i - 1) != Some(&b'.')) {
             return None;
         }
     }
@@ -193,7 +195,8 @@ static LABEL: [bool; 256] = {
 };
 
 /// A lowercase domain or IPv4 address (`[a-z0-9_-]` labels, no empty
-/// label), or a lowercase bracketed IPv6 literal. One pass.
+/// label but an optional trailing dot), or a lowercase bracketed IPv6
+/// literal. One pass.
 fn valid_host(host: &[u8]) -> bool {
     if let [b'[', inner @ .., b']'] = host {
         return !inner.is_empty()
@@ -215,7 +218,56 @@ fn valid_host(host: &[u8]) -> bool {
             return false;
         }
     }
-    !label_empty
+    !label_empty || (host.len() > 1 && host.ends_with(b"."))
+}
+
+/// Longest host name (without a trailing dot) DNS can carry, in bytes.
+pub const MAX_HOST_LEN: usize = 253;
+/// Longest DNS label, in bytes.
+pub const MAX_LABEL_LEN: usize = 63;
+
+/// Schemes whose hosts WHATWG URL parsing canonicalises (domain to ASCII,
+/// IPv4 numbers, IPv6 compression); other schemes have opaque hosts.
+fn is_special_scheme(scheme: &str) -> bool {
+    matches!(scheme, "http" | "https" | "ws" | "wss" | "ftp")
+}
+
+/// Why `host` (syntactically valid, lowercase) is not what a browser
+/// serializes for `scheme`, naming the canonical host when there is one.
+/// Runs at policy load only: WHATWG URL host parsing (the `url` crate)
+/// is the truth, plus DNS length limits on domain names.
+fn host_problem(scheme: &str, host: &str) -> Option<HostProblem> {
+    if is_special_scheme(scheme) {
+        let canonical = match url::Url::parse(&format!("{scheme}://{host}/")) {
+            Ok(u) => u.host_str().unwrap_or_default().to_owned(),
+            Err(e) => return Some(HostProblem::Invalid(e.to_string())),
+        };
+        if canonical != host {
+            return Some(HostProblem::Canonical(canonical));
+        }
+    }
+    if host.starts_with('[') || host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return None;
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    if name.len() > MAX_HOST_LEN {
+        return Some(HostProblem::Invalid(format!(
+            "longer than {MAX_HOST_LEN} bytes, the most DNS carries"
+        )));
+    }
+    if name.split('.').any(|l| l.len() > MAX_LABEL_LEN) {
+        return Some(HostProblem::Invalid(format!(
+            "a label is longer than {MAX_LABEL_LEN} bytes, the most DNS carries"
+        )));
+    }
+    None
+}
+
+enum HostProblem {
+    /// Browsers serialize the host as this instead.
+    Canonical(String),
+    /// No browser serializes it: why.
+    Invalid(String),
 }
 
 /// Decimal port, 1–65535, no leading zero.
@@ -419,6 +471,20 @@ pub fn parse_pattern(text: &str) -> Result<OriginPattern, String> {
         {
             return Err("subdomain wildcards apply to domain names, not IP addresses".into());
         }
+        match host_problem(scheme, suffix) {
+            Some(HostProblem::Canonical(c)) => {
+                return Err(format!(
+                    "browsers serialize the domain \"{suffix}\" as \"{c}\"; write \"{scheme}://*.{c}{}\"",
+                    port_suffix(port_text)
+                ))
+            }
+            Some(HostProblem::Invalid(why)) => {
+                return Err(format!(
+                    "invalid domain \"{suffix}\" after \"*.\" ({why}), so no browser origin can match it"
+                ))
+            }
+            None => {}
+        }
         return Ok(OriginPattern::Subdomains {
             scheme: scheme.to_owned(),
             suffix: suffix.to_owned(),
@@ -435,6 +501,20 @@ pub fn parse_pattern(text: &str) -> Result<OriginPattern, String> {
             "invalid host \"{host}\"; write a lowercase domain, IPv4 address or [IPv6] address"
         ));
     }
+    match host_problem(scheme, host) {
+        Some(HostProblem::Canonical(c)) => {
+            return Err(format!(
+                "browsers serialize the host \"{host}\" as \"{c}\"; write \"{scheme}://{c}{}\"",
+                port_suffix(port_text)
+            ))
+        }
+        Some(HostProblem::Invalid(why)) => {
+            return Err(format!(
+                "invalid host \"{host}\" ({why}), so no browser sends this origin; fix or remove it"
+            ))
+        }
+        None => {}
+    }
     match port {
         PortSpec::Any => Ok(OriginPattern::AnyPort {
             scheme: scheme.to_owned(),
@@ -444,9 +524,15 @@ pub fn parse_pattern(text: &str) -> Result<OriginPattern, String> {
     }
 }
 
-/// True for hosts that are always loopback: `localhost`, `*.localhost`,
-/// 127.0.0.0/8 and `[::1]`.
+/// `:port` as written, or nothing.
+fn port_suffix(port: Option<&str>) -> String {
+    port.map(|p| format!(":{p}")).unwrap_or_default()
+}
+
+/// True for hosts that are always loopback: `localhost`, `*.localhost`
+/// (with or without a trailing dot), 127.0.0.0/8 and `[::1]`.
 pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.strip_suffix('.').unwrap_or(host);
     host == "localhost"
         || host.ends_with(".localhost")
         || host == "[::1]"
@@ -488,7 +574,11 @@ mod tests {
         crlf: b"https://a.com\r\nx: y" => Err(OriginError::Malformed);
         non_ascii: "https://é.com".as_bytes() => Err(OriginError::Malformed);
         empty_label: b"https://a..com" => Err(OriginError::Malformed);
-        trailing_dot: b"https://a.com." => Err(OriginError::Malformed);
+        trailing_dot: b"https://a.com." => Ok((b"https", b"a.com.", None));
+        trailing_dot_port: b"https://a.com.:8443" => Ok((b"https", b"a.com.", Some(8443)));
+        two_trailing_dots: b"https://a.com.." => Err(OriginError::Malformed);
+        only_dot: b"https://." => Err(OriginError::Malformed);
+        only_dot_port: b"https://.:8080" => Err(OriginError::Malformed);
         empty: b"" => Err(OriginError::Malformed);
         null: b"null" => Err(OriginError::Null);
         comma: b"https://a.com, https://b.com" => Err(OriginError::Duplicated);

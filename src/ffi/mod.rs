@@ -565,7 +565,8 @@ pub extern "C" fn corsgate_request_header_names(len_out: *mut usize) -> *const c
 /// NULL: `len_out` may be NULL.
 #[no_mangle]
 pub extern "C" fn corsgate_owned_header_names(len_out: *mut usize) -> *const corsgate_slice {
-    static NAMES: StaticSlices<6> = StaticSlices::new(OWNED_HEADER_NAMES);
+    static NAMES: StaticSlices<{ OWNED_HEADER_NAMES.len() }> =
+        StaticSlices::new(OWNED_HEADER_NAMES);
     NAMES.get(len_out)
 }
 

@@ -10,7 +10,7 @@ pub const CORSGATE_ABI_VERSION: u32 = 1;
 /// with more is denied (`too-many-header-lines`).
 pub const CORSGATE_REQUEST_HEADERS_MAX_LINES: usize = 8;
 /// Most headers one decision asks the caller to write.
-pub const CORSGATE_DECISION_MAX_HEADERS: usize = 8;
+pub const CORSGATE_DECISION_MAX_HEADERS: usize = 15;
 /// Longest `Origin` accepted, in bytes; longer ones are denied.
 pub const CORSGATE_ORIGIN_MAX_LEN: usize = 512;
 /// Bytes of private storage in a decision (request bytes it keeps).

@@ -22,13 +22,11 @@ pub const MAX_HEADER_NAME_LEN: usize = 128;
 const NORMALIZED_METHODS: &[&str] = &["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"];
 /// Methods Fetch refuses to send.
 const FORBIDDEN_METHODS: &[&str] = &["CONNECT", "TRACE", "TRACK"];
-/// Request headers Fetch refuses to let a page set.
+/// Request headers Fetch refuses to let a page set (its "forbidden request-header"
+/// names; the `proxy-` and `sec-` prefixes and `access-control-*` are checked apart).
 const FORBIDDEN_REQUEST_HEADERS: &[&str] = &[
     "accept-charset",
     "accept-encoding",
-    "access-control-request-headers",
-    "access-control-request-method",
-    "access-control-request-private-network",
     "connection",
     "content-length",
     "cookie",
@@ -47,8 +45,45 @@ const FORBIDDEN_REQUEST_HEADERS: &[&str] = &[
     "upgrade",
     "via",
 ];
-/// Response headers Fetch never exposes to a page.
-const FORBIDDEN_RESPONSE_HEADERS: &[&str] = &["set-cookie", "set-cookie2"];
+
+/// Why a lowercase `allow_headers` name can never be requested, if so.
+fn request_header_problem(lower: &str) -> Option<&'static str> {
+    if lower.starts_with("access-control-") {
+        Some(
+            "access-control-* are CORS protocol headers that only the browser sends and never \
+             lists in Access-Control-Request-Headers, so allowing one changes nothing; remove it",
+        )
+    } else if FORBIDDEN_REQUEST_HEADERS.contains(&lower) {
+        Some(
+            "a forbidden request-header name (Fetch): browsers never let a page set it, so it is \
+             never requested; remove it",
+        )
+    } else if lower.starts_with("proxy-") || lower.starts_with("sec-") {
+        Some(
+            "proxy-* and sec-* are forbidden request-header names (Fetch): browsers never let a \
+             page set them, so they are never requested; remove it",
+        )
+    } else {
+        None
+    }
+}
+
+/// Why a lowercase `expose_headers` name can never be exposed, if so.
+fn exposed_header_problem(lower: &str) -> Option<&'static str> {
+    if lower == "set-cookie" || lower == "set-cookie2" {
+        Some(
+            "Fetch never exposes set-cookie or set-cookie2 to a page, whatever the server \
+             sends; remove it",
+        )
+    } else if lower.starts_with("access-control-request-") {
+        Some(
+            "access-control-request-* are request headers: they never appear in a response, so \
+             exposing one means nothing; remove it",
+        )
+    } else {
+        None
+    }
+}
 
 /// What to do with a denied preflight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,20 +161,17 @@ impl Policy {
         let mut r = Reader::new(raw);
         let credentials = r.boolean("allow_credentials").unwrap_or(false);
         let origins = read_origins(&mut r, credentials);
-        let methods = read_methods(&mut r, credentials);
-        let headers = read_names(
-            &mut r,
-            "allow_headers",
-            credentials,
-            FORBIDDEN_REQUEST_HEADERS,
-            "request",
+        let methods = read_methods(&mut r);
+        let headers = read_names(&mut r, "allow_headers", None, request_header_problem);
+        let expose_star = credentials.then_some(
+            "\"*\" is a literal header name when credentials are allowed (Fetch), and no \
+             response has a header named \"*\"; list the names to expose",
         );
         let exposed = read_names(
             &mut r,
             "expose_headers",
-            credentials,
-            FORBIDDEN_RESPONSE_HEADERS,
-            "response",
+            expose_star,
+            exposed_header_problem,
         );
         let max_age = r.integer("max_age");
         if let Some(age) = max_age.filter(|a| *a > MAX_MAX_AGE) {
@@ -318,6 +350,9 @@ fn origin_problem(pattern: &OriginPattern, credentials: bool) -> Option<String> 
             if re.len() > MAX_REGEX_LEN {
                 return Some(format!("the regex is longer than {MAX_REGEX_LEN} bytes; split it or use wildcards"));
             }
+            if let Some(msg) = unsupported_regex_construct(re) {
+                return Some(msg);
+            }
             if let Err(e) = matcher::build_regex(&[format!("(?:{re})\\z")]) {
                 return Some(format!("invalid or too large regex: {e}"));
             }
@@ -345,6 +380,29 @@ fn origin_problem(pattern: &OriginPattern, credentials: bool) -> Option<String> 
     None
 }
 
+/// Names a lookaround or backreference in `re`, which the linear-time
+/// engine cannot run, and says what to do instead.
+fn unsupported_regex_construct(re: &str) -> Option<String> {
+    use regex_syntax::ast::{parse::Parser, ErrorKind};
+    let err = Parser::new().parse(re).err()?;
+    let (what, instead) = match err.kind() {
+        ErrorKind::UnsupportedLookAround => (
+            "a lookaround ((?=…), (?!…), (?<=…) or (?<!…))",
+            "write the origins it should admit as plain alternatives, or use wildcards",
+        ),
+        ErrorKind::UnsupportedBackreference => (
+            "a backreference (\\1, \\k<name>)",
+            "write each repeated part out",
+        ),
+        _ => return None,
+    };
+    let at = err.span().start.offset;
+    Some(format!(
+        "{what} at byte {at}: corsgate matches origins with a linear-time automaton, which cannot \
+         express lookarounds or backreferences (so no origin can make matching slow); {instead}"
+    ))
+}
+
 /// True when `domain` is itself a public suffix from the Public Suffix List
 /// (`com`, `co.uk`, `github.io`).
 fn is_public_suffix(domain: &str) -> bool {
@@ -353,7 +411,7 @@ fn is_public_suffix(domain: &str) -> bool {
 }
 
 /// Reads `allow_methods`: `(any, methods)`.
-fn read_methods(r: &mut Reader<'_>, credentials: bool) -> Option<(bool, Vec<String>)> {
+fn read_methods(r: &mut Reader<'_>) -> Option<(bool, Vec<String>)> {
     let list = r
         .list("allow_methods")
         .unwrap_or_else(|| vec!["GET".into(), "HEAD".into(), "POST".into()]);
@@ -364,10 +422,7 @@ fn read_methods(r: &mut Reader<'_>, credentials: bool) -> Option<(bool, Vec<Stri
     for (i, m) in list.iter().enumerate() {
         let field = format!("allow_methods[{i}]");
         if m == "*" {
-            if credentials {
-                r.error(field, Some(m), "\"*\" means a literal method name when credentials are allowed; list the methods");
-                ok = false;
-            }
+            // With credentials the requested method is echoed instead.
             any = true;
             continue;
         }
@@ -398,14 +453,21 @@ fn read_methods(r: &mut Reader<'_>, credentials: bool) -> Option<(bool, Vec<Stri
     ok.then_some((any, out))
 }
 
-/// Reads `allow_headers` or `expose_headers`: `(any, lowercase names)`.
+/// Reads `allow_headers` or `expose_headers`: `(any, names)`; request
+/// header names are lowercased, exposed ones kept as written. `star` is
+/// why `*` is refused, if it is; `problem` says why a lowercase name can
+/// never work, if so.
 fn read_names(
     r: &mut Reader<'_>,
     field: &str,
-    credentials: bool,
-    forbidden: &[&str],
-    kind: &str,
+    star: Option<&str>,
+    problem: fn(&str) -> Option<&'static str>,
 ) -> Option<(bool, Vec<String>)> {
+    let kind = if field == "allow_headers" {
+        "request"
+    } else {
+        "response"
+    };
     let list = r.list(field).unwrap_or_default();
     let mut any = false;
     let mut out: Vec<String> = Vec::new();
@@ -414,8 +476,8 @@ fn read_names(
     for (i, name) in list.iter().enumerate() {
         let at = format!("{field}[{i}]");
         if name == "*" {
-            if credentials {
-                r.error(at, Some(name), "\"*\" means a literal header name when credentials are allowed; list the names");
+            if let Some(why) = star {
+                r.error(at, Some(name), why);
                 ok = false;
             }
             any = true;
@@ -440,14 +502,8 @@ fn read_names(
             continue;
         }
         let lower = name.to_ascii_lowercase();
-        let is_forbidden = forbidden.contains(&lower.as_str())
-            || (kind == "request" && (lower.starts_with("proxy-") || lower.starts_with("sec-")));
-        if is_forbidden {
-            r.error(
-                at,
-                Some(name),
-                format!("a forbidden {kind} header: browsers never let pages use it; remove it"),
-            );
+        if let Some(why) = problem(&lower) {
+            r.error(at, Some(name), why);
             ok = false;
             continue;
         }
@@ -492,16 +548,36 @@ mod tests {
         public_suffix_co_uk: r#"{"allow_origins":["https://*.co.uk"],"allow_credentials":true}"# => "\"co.uk\" is a public suffix";
         public_suffix_github_io: r#"{"allow_origins":["https://*.github.io"],"allow_credentials":true}"# => "\"github.io\" is a public suffix";
         forbidden_method: r#"{"allow_origins":["*"],"allow_methods":["trace"]}"# => "allow_methods[0] = \"trace\": browsers never send";
-        forbidden_header: r#"{"allow_origins":["*"],"allow_headers":["Cookie"]}"# => "allow_headers[0] = \"Cookie\": a forbidden request header";
-        forbidden_sec_header: r#"{"allow_origins":["*"],"allow_headers":["sec-fetch-mode"]}"# => "forbidden request header";
+        forbidden_header: r#"{"allow_origins":["*"],"allow_headers":["Cookie"]}"# => "allow_headers[0] = \"Cookie\": a forbidden request-header name";
+        forbidden_sec_header: r#"{"allow_origins":["*"],"allow_headers":["sec-fetch-mode"]}"# => "forbidden request-header names";
         invalid_token: r#"{"allow_origins":["*"],"allow_headers":["x y"]}"# => "not a header name";
         max_age_too_big: r#"{"allow_origins":["*"],"max_age":86401}"# => "max_age = \"86401\"";
         missing_origins: r#"{}"# => "allow_origins: is required";
         empty_origins: r#"{"allow_origins":[]}"# => "allow_origins: is empty";
         bad_status: r#"{"allow_origins":["*"],"preflight_status":201}"# => "preflight_status = \"201\": must be one of: 204, 200";
         bad_mode: r#"{"allow_origins":["*"],"mode":"audit"}"# => "mode = \"audit\": must be one of: enforce, report";
-        star_headers_with_credentials: r#"{"allow_origins":["https://a.com"],"allow_credentials":true,"allow_headers":["*"]}"# => "allow_headers[0]";
+        star_expose_with_credentials: r#"{"allow_origins":["https://a.com"],"allow_credentials":true,"expose_headers":["*"]}"# => "expose_headers[0] = \"*\": \"*\" is a literal header name";
         bad_regex: r#"{"allow_origins":["regex:(unclosed"]}"# => "invalid or too large regex";
+        regex_lookahead: r#"{"allow_origins":["regex:https://(?!evil)[a-z]+\\.a\\.com"]}"# => "a lookaround ((?=…), (?!…), (?<=…) or (?<!…)) at byte 8: corsgate matches origins with a linear-time automaton";
+        regex_lookbehind: r#"{"allow_origins":["regex:https://[a-z]+(?<!evil)\\.a\\.com"]}"# => "a lookaround";
+        regex_backreference: r#"{"allow_origins":["regex:https://([a-z]+)\\.\\1\\.com"]}"# => "a backreference";
+        header_access_control: r#"{"allow_origins":["*"],"allow_headers":["Access-Control-Allow-Origin"]}"# => "allow_headers[0] = \"Access-Control-Allow-Origin\": access-control-* are CORS protocol headers";
+        header_access_control_request: r#"{"allow_origins":["*"],"allow_headers":["access-control-request-method"]}"# => "access-control-* are CORS protocol headers";
+        header_proxy_prefix: r#"{"allow_origins":["*"],"allow_headers":["proxy-authorization"]}"# => "proxy-* and sec-* are forbidden request-header names";
+        header_forbidden_host: r#"{"allow_origins":["*"],"allow_headers":["host"]}"# => "a forbidden request-header name (Fetch)";
+        expose_set_cookie: r#"{"allow_origins":["*"],"expose_headers":["Set-Cookie"]}"# => "expose_headers[0] = \"Set-Cookie\": Fetch never exposes set-cookie";
+        expose_set_cookie2: r#"{"allow_origins":["*"],"expose_headers":["set-cookie2"]}"# => "never exposes set-cookie";
+        expose_request_header: r#"{"allow_origins":["*"],"expose_headers":["access-control-request-headers"]}"# => "access-control-request-* are request headers";
+        origin_short_ipv4: r#"{"allow_origins":["http://127.1"]}"# => "write \"http://127.0.0.1\"";
+        origin_number_host: r#"{"allow_origins":["http://1:6060"]}"# => "write \"http://0.0.0.1:6060\"";
+        origin_ipv4_like_domain: r#"{"allow_origins":["http://foo.bar.255"]}"# => "invalid host \"foo.bar.255\"";
+        origin_five_part_ipv4: r#"{"allow_origins":["http://127.0.0.1.1"]}"# => "invalid host \"127.0.0.1.1\"";
+        origin_long_ipv6: r#"{"allow_origins":["http://[0:0:0:0:0:0:0:1]:8080"]}"# => "write \"http://[::1]:8080\"";
+        origin_zero_padded_ipv6: r#"{"allow_origins":["http://[::0001]"]}"# => "write \"http://[::1]\"";
+        origin_bad_punycode: r#"{"allow_origins":["https://xn--f.example"]}"# => "invalid host \"xn--f.example\"";
+        origin_long_label: r#"{"allow_origins":["https://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com"]}"# => "a label is longer than 63 bytes";
+        wildcard_bad_punycode: r#"{"allow_origins":["https://*.xn--f.example"]}"# => "invalid domain \"xn--f.example\" after";
+        any_port_short_ipv4: r#"{"allow_origins":["http://127.1:*"]}"# => "write \"http://127.0.0.1:*\"";
     }
 
     #[test]
@@ -547,9 +623,20 @@ mod tests {
             r#"{"allow_origins":["https://*.com"]}"#,
             r#"{"allow_origins":["https://*.internal"],"allow_credentials":true}"#,
             r#"{"allow_origins":["*"],"allow_methods":["*"],"allow_headers":["*"],"expose_headers":["*"]}"#,
+            r#"{"allow_origins":["https://a.com"],"allow_credentials":true,"allow_methods":["*"],"allow_headers":["*"]}"#,
+            r#"{"allow_origins":["https://example.com.","https://*.example.com.","https://example.com.:*","http://[::1]:*"]}"#,
+            r#"{"allow_origins":["https://xn--bcher-kva.example","chrome-extension://abcdefghijklmnop"]}"#,
+            "\u{feff}{\"allow_origins\":[\"https://a.com\"]}",
         ] {
             Policy::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{json}: {e}"));
         }
+    }
+
+    #[test]
+    fn long_host_refused() {
+        let host = vec!["a".repeat(60); 5].join(".");
+        let text = errors(&format!(r#"{{"allow_origins":["https://{host}"]}}"#));
+        assert!(text.contains("longer than 253 bytes"), "{text}");
     }
 
     #[test]
