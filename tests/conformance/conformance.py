@@ -13,6 +13,7 @@ library only.
 Command line (scripts/c-tests uses it around tests/conformance/replay.c):
     conformance.py c-input OUT.txt           flatten every case for replay.c
     conformance.py c-judge RESULTS.txt       judge replay.c's output
+    conformance.py table                     differences.json as Markdown
 """
 
 from __future__ import annotations
@@ -345,6 +346,27 @@ def observe_unreplayable(case) -> list[str]:
     return ["no corsgate equivalent"]
 
 
+def table() -> str:
+    """differences.json as the Markdown table of README.md: rows that share
+    suite, difference, reason and surfaces are one line listing their cases."""
+    lines = ["| suite | cases | what corsgate does instead | why | surfaces |",
+             "| --- | --- | --- | --- | --- |"]
+    merged: dict[tuple, list[str]] = {}
+    for r in rows():
+        key = (r["suite"], r["difference"], r["reason"],
+               ", ".join(r.get("surfaces", ["all"])))
+        merged.setdefault(key, []).append(r["case"])
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    for (suite, difference, reason, surfaces), cases in merged.items():
+        names = "<br>".join(f"`{cell(c)}`" for c in cases)
+        lines.append(f"| {suite} | {names} | {cell(difference)} | "
+                     f"{cell(reason)} | {surfaces} |")
+    return "\n".join(lines) + "\n"
+
+
 # --------------------------------------------------------------------------
 # C replay (tests/conformance/replay.c): line format in both directions
 
@@ -427,5 +449,8 @@ def c_judge(path: str) -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["table"]:
+        print(table(), end="")
+        sys.exit(0)
     cmd, arg = sys.argv[1], sys.argv[2]
     sys.exit({"c-input": c_input, "c-judge": c_judge}[cmd](arg))
