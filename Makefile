@@ -5,7 +5,8 @@ PREFIX ?= /usr/local
 PYTEST ?= python3 -m pytest
 
 .PHONY: help setup build lib nginx-module envoy-filter header check-header \
-        check-symbols lint test test-rust test-c test-http test-browser run bench \
+        check-symbols lint test test-rust test-c test-http test-browser \
+        test-conformance run bench \
         bench-core bench-core-instructions bench-nginx bench-envoy \
         bench-envoy-instructions install clean
 
@@ -68,10 +69,19 @@ test-c: lib
 	scripts/c-tests
 
 test-http: build
-	$(PYTEST) -q tests/harness tests/c tests/nginx tests/envoy tests/hostile
+	$(PYTEST) -q tests/harness tests/c tests/nginx tests/envoy tests/hostile \
+	    tests/conformance
 
 test-browser: build
 	scripts/browser-tests
+
+# Outside suites (tests/conformance) alone, through every surface; `test`
+# already runs them as part of test-rust, test-c and test-http.
+test-conformance: build
+	$(CARGO) test --test conformance
+	scripts/c-tests
+	$(PYTEST) -q tests/conformance tests/nginx/test_nginx_conformance.py \
+	    tests/envoy/test_envoy_conformance.py
 
 # --- bench -------------------------------------------------------------------
 

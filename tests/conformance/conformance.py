@@ -14,6 +14,7 @@ Command line (scripts/c-tests uses it around tests/conformance/replay.c):
     conformance.py c-input OUT.txt           flatten every case for replay.c
     conformance.py c-judge RESULTS.txt       judge replay.c's output
     conformance.py table                     differences.json as Markdown
+    conformance.py readme                    ... written into README.md
 """
 
 from __future__ import annotations
@@ -367,6 +368,17 @@ def table() -> str:
     return "\n".join(lines) + "\n"
 
 
+README_START = "<!-- differences table: generated, do not edit -->\n"
+README_END = "<!-- end of differences table -->\n"
+
+
+def readme_with_table(text: str) -> str:
+    """README.md's text with the generated table between its markers."""
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    return head + README_START + "\n" + table() + "\n" + README_END + tail
+
+
 # --------------------------------------------------------------------------
 # C replay (tests/conformance/replay.c): line format in both directions
 
@@ -451,6 +463,11 @@ def c_judge(path: str) -> int:
 if __name__ == "__main__":
     if sys.argv[1:] == ["table"]:
         print(table(), end="")
+        sys.exit(0)
+    if sys.argv[1:] == ["readme"]:
+        path = HERE / "README.md"
+        path.write_text(readme_with_table(path.read_text(encoding="utf-8")),
+                        encoding="utf-8")
         sys.exit(0)
     cmd, arg = sys.argv[1], sys.argv[2]
     sys.exit({"c-input": c_input, "c-judge": c_judge}[cmd](arg))
