@@ -325,14 +325,24 @@ fn results() -> BTreeMap<(String, String), Vec<String>> {
     out
 }
 
-/// `*` in a row's case matches any run of characters (a group of cases).
+/// `*` in a row's case matches any run of characters, `\*` is a literal
+/// `*` (WPT names contain some); nothing else is special.
 fn glob(pattern: &str, text: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == text,
-        Some((head, tail)) => {
-            text.starts_with(head)
-                && (0..=text.len() - head.len()).any(|i| glob(tail, &text[head.len() + i..]))
+    if let Some(rest) = pattern.strip_prefix("\\*") {
+        return text.strip_prefix('*').is_some_and(|t| glob(rest, t));
+    }
+    match pattern.chars().next() {
+        None => text.is_empty(),
+        Some('*') => {
+            let rest = &pattern[1..];
+            text.char_indices()
+                .map(|(i, _)| i)
+                .chain([text.len()])
+                .any(|i| glob(rest, &text[i..]))
         }
+        Some(c) => text
+            .strip_prefix(c)
+            .is_some_and(|t| glob(&pattern[c.len_utf8()..], t)),
     }
 }
 

@@ -270,9 +270,17 @@ def compare_config(case: ConfigCase, accepted: bool, message: str = "") -> list[
 
 
 def glob(pattern: str, text: str) -> bool:
-    """`*` in a row's case matches any run of characters (nothing else is
-    special: case names contain brackets)."""
-    regex = ".*".join(re.escape(p) for p in pattern.split("*"))
+    """`*` in a row's case matches any run of characters, `\\*` is a
+    literal `*` (WPT names contain some); nothing else is special (case
+    names contain brackets)."""
+    regex, i = "", 0
+    while i < len(pattern):
+        if pattern.startswith("\\*", i):
+            regex, i = regex + re.escape("*"), i + 2
+        elif pattern[i] == "*":
+            regex, i = regex + ".*", i + 1
+        else:
+            regex, i = regex + re.escape(pattern[i]), i + 1
     return re.fullmatch(regex, text, re.S) is not None
 
 
