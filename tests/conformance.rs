@@ -407,3 +407,19 @@ fn outside_suites_agree_but_for_listed_differences() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn glob_stars_and_literal_stars() {
+    assert!(glob(
+        "TestMiddleware/passthrough/*",
+        "TestMiddleware/passthrough/x"
+    ));
+    assert!(!glob(
+        "TestMiddleware/passthrough/*",
+        "TestMiddleware/credentialed/x"
+    ));
+    assert!(glob("a (allowed: \\*)", "a (allowed: *)"));
+    assert!(!glob("a (allowed: \\*)", "a (allowed: get)"));
+    assert!(glob("status 4*", "status 404/preflight"));
+    assert!(glob("é*", "éà"));
+}

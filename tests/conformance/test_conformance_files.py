@@ -47,3 +47,26 @@ def test_readme_table_is_generated_from_differences_json():
     assert cf.readme_with_table(text) == text, (
         "README.md's table is stale: run "
         "python3 tests/conformance/conformance.py readme")
+
+
+def test_judge_fails_on_unlisted_and_on_stale_rows():
+    listed = ("rs-cors", "TestSpec/NoConfig")
+    unlisted = ("rs-cors", "TestSpec/AllowedOrigin")
+    # a listed case that differs and an unlisted one that agrees: fine
+    base = {listed: ["x"], unlisted: []}
+    assert not [f for f in cf.judge(base, "c") if "TestSpec/" in f
+                and ("NoConfig" in f or "AllowedOrigin:" in f)]
+    # the listed case now agrees: the row is stale
+    stale = cf.judge({listed: [], unlisted: []}, "c")
+    assert any("NoConfig" in f and "now agrees" in f for f in stale)
+    # the unlisted case differs: unlisted difference
+    new = cf.judge({listed: ["x"], unlisted: ["y"]}, "c")
+    assert any("AllowedOrigin" in f and "unlisted difference" in f for f in new)
+
+
+def test_glob():
+    assert cf.glob("TestMiddleware/passthrough/*", "TestMiddleware/passthrough/non-CORS GET")
+    assert not cf.glob("TestMiddleware/passthrough/*", "TestMiddleware/credentialed/x")
+    assert cf.glob("a (allowed: \\*)", "a (allowed: *)")
+    assert not cf.glob("a (allowed: \\*)", "a (allowed: get)")
+    assert cf.glob("status 4*", "status 404/preflight")
