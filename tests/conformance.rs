@@ -423,3 +423,50 @@ fn glob_stars_and_literal_stars() {
     assert!(glob("status 4*", "status 404/preflight"));
     assert!(glob("é*", "éà"));
 }
+
+/// The config cases through `corsgate lint`: it accepts exactly what the
+/// library accepts (the library's verdicts are judged above), so the CLI
+/// users vet policies with tells them the same.
+#[test]
+fn config_cases_through_lint() {
+    let dir = std::env::temp_dir().join(format!("corsgate-conformance-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for suite in SUITES {
+        let doc = read(&format!("{suite}.json"));
+        for c in doc["configs"].as_array().into_iter().flatten() {
+            if c["policy"].is_null() {
+                continue;
+            }
+            count += 1;
+            let path = dir.join(format!("{suite}-{count}.json"));
+            std::fs::write(&path, c["policy"].to_string()).unwrap();
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_corsgate"))
+                .arg("lint")
+                .arg(&path)
+                .output()
+                .unwrap();
+            let library = Policy::from_json(c["policy"].to_string().as_bytes()).is_ok();
+            // 2 is "bad policy"; 0 valid (1 is left to a valid policy
+            // with warnings, should lint ever say so by its exit code).
+            let lint = match out.status.code() {
+                Some(0 | 1) => true,
+                Some(2) => false,
+                other => panic!("corsgate lint {}: exit {other:?}", path.display()),
+            };
+            if lint != library {
+                failures.push(format!(
+                    "{suite}: {}/{}: lint {} but the library {}",
+                    c["test"].as_str().unwrap(),
+                    c["name"].as_str().unwrap(),
+                    if lint { "accepts" } else { "refuses" },
+                    if library { "accepts" } else { "refuses" },
+                ));
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(count >= 150, "only {count} config cases");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
