@@ -24,9 +24,10 @@
 #define CORSGATE_REQUEST_HEADERS_MAX_LINES 8
 
 /**
- * Most headers one decision asks the caller to write.
+ * Most headers one decision asks the caller to write (14 are reachable:
+ * `access-control-allow-headers` repeats once per echoed request line).
  */
-#define CORSGATE_DECISION_MAX_HEADERS 8
+#define CORSGATE_DECISION_MAX_HEADERS 15
 
 /**
  * Longest `Origin` accepted, in bytes; longer ones are denied.
@@ -391,7 +392,13 @@ typedef struct corsgate_decision {
    */
   size_t headers_len;
   /**
-   * The headers to write, in order.
+   * The headers to write, in order. `access-control-allow-headers`
+   * may repeat (one line per echoed request line). Values borrow from
+   * the policy, from `storage` (the reflected origin), or, on an allowed
+   * preflight (always `CORSGATE_ACTION_RESPOND`) under a credentialed
+   * `*`, from the request's `Access-Control-Request-Method` and
+   * `Access-Control-Request-Headers` bytes: write the reply before the
+   * request's headers go.
    */
   struct corsgate_header headers[CORSGATE_DECISION_MAX_HEADERS];
   /**

@@ -222,9 +222,9 @@ fn valid_host(host: &[u8]) -> bool {
 }
 
 /// Longest host name (without a trailing dot) DNS can carry, in bytes.
-pub const MAX_HOST_LEN: usize = 253;
+const MAX_HOST_LEN: usize = 253;
 /// Longest DNS label, in bytes.
-pub const MAX_LABEL_LEN: usize = 63;
+const MAX_LABEL_LEN: usize = 63;
 
 /// Schemes whose hosts WHATWG URL parsing canonicalises (domain to ASCII,
 /// IPv4 numbers, IPv6 compression); other schemes have opaque hosts.

@@ -71,3 +71,31 @@ fn field_check_reports_one_field() {
     );
     assert_eq!(rc, CORSGATE_RESULT_NULL_PARAMETER);
 }
+
+/// A policy document starting with a UTF-8 byte order mark loads through
+/// the C ABI (issue 12 item 6); on old main: INVALID_JSON "expected value
+/// at line 1 column 1".
+#[test]
+fn policy_with_bom_loads() {
+    use corsgate::ffi::{corsgate_policy_free, corsgate_policy_from_json};
+    let json = b"\xEF\xBB\xBF{\"allow_origins\":[\"https://a.com\"]}";
+    let mut policy = std::ptr::null_mut();
+    let mut message = [0u8; 256];
+    let mut len = 0usize;
+    let rc = corsgate_policy_from_json(
+        json.as_ptr(),
+        json.len(),
+        &mut policy,
+        message.as_mut_ptr(),
+        message.len(),
+        &mut len,
+    );
+    assert_eq!(
+        rc,
+        corsgate_result::CORSGATE_RESULT_OK,
+        "{}",
+        String::from_utf8_lossy(&message[..len.min(message.len())])
+    );
+    assert!(!policy.is_null());
+    corsgate_policy_free(policy);
+}

@@ -61,6 +61,23 @@ fn policies() -> &'static [(RefPolicy, Policy)] {
                 mode: Some("report".into()),
                 ..RefPolicy::default()
             },
+            // credentialed `*`: the requested method and names echoed
+            RefPolicy {
+                allow_origins: list(&["https://app.example.com", "https://example.com.", "https://*.example.net."]).unwrap(),
+                allow_methods: list(&["*"]),
+                allow_headers: list(&["*"]),
+                expose_headers: list(&["x-id", "etag"]),
+                allow_credentials: true,
+                max_age: Some(60),
+                ..RefPolicy::default()
+            },
+            // `*` with no methods: ACAO * on not-CORS responses, no ACAM
+            RefPolicy {
+                allow_origins: list(&["*"]).unwrap(),
+                allow_methods: list(&[]),
+                expose_headers: list(&["x-id"]),
+                ..RefPolicy::default()
+            },
         ];
         all.into_iter()
             .map(|p| {

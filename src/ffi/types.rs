@@ -9,7 +9,8 @@ pub const CORSGATE_ABI_VERSION: u32 = 1;
 /// Most `Access-Control-Request-Headers` lines a request keeps; a request
 /// with more is denied (`too-many-header-lines`).
 pub const CORSGATE_REQUEST_HEADERS_MAX_LINES: usize = 8;
-/// Most headers one decision asks the caller to write.
+/// Most headers one decision asks the caller to write (14 are reachable:
+/// `access-control-allow-headers` repeats once per echoed request line).
 pub const CORSGATE_DECISION_MAX_HEADERS: usize = 15;
 /// Longest `Origin` accepted, in bytes; longer ones are denied.
 pub const CORSGATE_ORIGIN_MAX_LEN: usize = 512;
@@ -314,7 +315,13 @@ pub struct corsgate_decision {
     pub report_only: bool,
     /// How many entries of `headers` are in use.
     pub headers_len: usize,
-    /// The headers to write, in order.
+    /// The headers to write, in order. `access-control-allow-headers`
+    /// may repeat (one line per echoed request line). Values borrow from
+    /// the policy, from `storage` (the reflected origin), or, on an allowed
+    /// preflight (always `CORSGATE_ACTION_RESPOND`) under a credentialed
+    /// `*`, from the request's `Access-Control-Request-Method` and
+    /// `Access-Control-Request-Headers` bytes: write the reply before the
+    /// request's headers go.
     pub headers: [corsgate_header; CORSGATE_DECISION_MAX_HEADERS],
     /// What was refused (a header name, a method, an origin), for logs;
     /// empty when nothing is named. A token or a well-formed origin,

@@ -188,3 +188,20 @@ def test_local_reply_details_name_the_reason(tmp_path, module_dir):
                       "403 corsgate_origin-not-allowed",
                       "403 corsgate_method-not-allowed",
                       "200 direct_response"]
+
+
+def test_policy_with_bom_accepted(tmp_path, module_dir):
+    """A filter_config that starts with a UTF-8 byte order mark (a policy
+    file pasted as is) loads and enforces (issue 12 item 6); on old main
+    Envoy refused it: "expected value at line 1 column 1"."""
+    admin, port = harness.free_port(), harness.free_port()
+    policy = "\ufeff" + json.dumps({"allow_origins": ["https://a.example.com"]})
+    cfg = ec.bootstrap(admin, [ec.listener(
+        "bom", port, [ec.virtual_host("bom", [ec.route("/", direct_status=200)])],
+        [ec.corsgate_filter(policy)])], [])
+    with Envoy(cfg, tmp_path, module_dir, admin) as envoy:
+        assert envoy.wait_ready(), envoy.log_tail()
+        resp = harness.raw_request("127.0.0.1", port, "GET", "/",
+                                   [("Origin", "https://a.example.com")])
+        assert resp.header_values("access-control-allow-origin") == [
+            "https://a.example.com"]

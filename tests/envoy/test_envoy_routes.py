@@ -72,6 +72,7 @@ def test_direct_response_preflight(stack):
         ("access-control-allow-methods", "GET, POST, PUT"),
         ("access-control-allow-headers", "content-type, x-request-id"),
         ("access-control-max-age", "600"),
+        ("access-control-expose-headers", EXPOSE),
     ])
     assert {"origin", "access-control-request-method",
             "access-control-request-headers"} <= set(resp.vary_tokens())

@@ -354,3 +354,14 @@ def test_module_links_no_libcorsgate_so(module):
                          capture_output=True, text=True, check=True).stdout
     needed = re.findall(r"\(NEEDED\).*\[(.*)\]", out)
     assert not [n for n in needed if "corsgate" in n], needed
+
+
+def test_policy_file_with_bom_accepted(nginx_conf):
+    """A policy file saved with a UTF-8 byte order mark loads (issue 12
+    item 6); on old main `nginx -t` failed "expected value at line 1
+    column 1"."""
+    n = nginx_conf(conf_with("cors_policy_file bom.json;"))
+    (n.prefix / "bom.json").write_bytes(
+        b"\xef\xbb\xbf" + json.dumps(FILE_POLICY).encode())
+    res = n.check()
+    assert res.returncode == 0, res.stderr

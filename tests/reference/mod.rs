@@ -116,8 +116,9 @@ fn valid_scheme(scheme: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+.-".contains(c))
 }
 
-/// A lowercase domain / IPv4 host (labels of `[a-z0-9_-]`, none empty) or
-/// a lowercase bracketed IPv6 literal.
+/// A lowercase domain / IPv4 host (labels of `[a-z0-9_-]`, none empty,
+/// but one trailing dot allowed: `a.com.` is its own host) or a lowercase
+/// bracketed IPv6 literal.
 pub fn valid_host(host: &str) -> bool {
     if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
         return !inner.is_empty()
@@ -126,6 +127,10 @@ pub fn valid_host(host: &str) -> bool {
                 .chars()
                 .all(|c| c.is_ascii_digit() || "abcdef:.".contains(c));
     }
+    let host = match host.strip_suffix('.') {
+        Some(h) if !h.is_empty() => h,
+        _ => host,
+    };
     host.split('.').all(|label| {
         !label.is_empty()
             && label
@@ -446,7 +451,7 @@ pub fn evaluate(p: &RefPolicy, method: &[u8], headers: &[(Vec<u8>, Vec<u8>)]) ->
             } else if !is_token(m) {
                 deny(&mut d, "method-malformed", b"");
             } else if !(safelisted(m)
-                || RefPolicy::has(&p.allow_methods, "*")
+                || (RefPolicy::has(&p.allow_methods, "*") && !forbidden_method(m))
                 || p.methods().iter().any(|x| x.as_bytes() == m))
             {
                 deny(&mut d, "method-not-allowed", m);
@@ -487,23 +492,45 @@ pub fn evaluate(p: &RefPolicy, method: &[u8], headers: &[(Vec<u8>, Vec<u8>)]) ->
                     .push(("access-control-allow-credentials", b"true".to_vec()));
             }
             if preflight {
-                if !safelisted(requested_method) {
+                // Always ACAM (Gateway API), unless the policy's list is
+                // empty; with credentials a `*` echoes the method.
+                if RefPolicy::has(&p.allow_methods, "*") && p.allow_credentials {
+                    d.headers
+                        .push(("access-control-allow-methods", requested_method.to_vec()));
+                } else {
                     let mut all: Vec<String> = Vec::new();
                     if RefPolicy::has(&p.allow_methods, "*") {
                         all.push("*".into());
                     }
                     all.extend(p.methods());
-                    d.headers
-                        .push(("access-control-allow-methods", all.join(", ").into_bytes()));
+                    if !all.is_empty() {
+                        d.headers
+                            .push(("access-control-allow-methods", all.join(", ").into_bytes()));
+                    }
                 }
                 if requested_headers {
-                    let mut all: Vec<String> = Vec::new();
-                    if RefPolicy::has(&p.allow_headers, "*") {
-                        all.push("*".into());
+                    if RefPolicy::has(&p.allow_headers, "*") && p.allow_credentials {
+                        // One ACAH per request line that names something,
+                        // trimmed of spaces, tabs and commas.
+                        for line in &request_headers {
+                            let text = String::from_utf8_lossy(line);
+                            let trimmed = text.trim_matches(|c| c == ' ' || c == '\t' || c == ',');
+                            if !trimmed.is_empty() {
+                                d.headers.push((
+                                    "access-control-allow-headers",
+                                    trimmed.as_bytes().to_vec(),
+                                ));
+                            }
+                        }
+                    } else {
+                        let mut all: Vec<String> = Vec::new();
+                        if RefPolicy::has(&p.allow_headers, "*") {
+                            all.push("*".into());
+                        }
+                        all.extend(RefPolicy::names(&p.allow_headers, true));
+                        d.headers
+                            .push(("access-control-allow-headers", all.join(", ").into_bytes()));
                     }
-                    all.extend(RefPolicy::names(&p.allow_headers, true));
-                    d.headers
-                        .push(("access-control-allow-headers", all.join(", ").into_bytes()));
                 }
                 if let Some(age) = p.max_age {
                     d.headers
@@ -511,20 +538,16 @@ pub fn evaluate(p: &RefPolicy, method: &[u8], headers: &[(Vec<u8>, Vec<u8>)]) ->
                 }
                 d.action = "respond";
                 d.status = p.preflight_status.unwrap_or(204);
-            } else {
-                let exposed = if RefPolicy::has(&p.expose_headers, "*") {
-                    vec!["*".to_owned()]
-                } else {
-                    RefPolicy::names(&p.expose_headers, false)
-                };
-                if !exposed.is_empty() {
-                    d.headers.push((
-                        "access-control-expose-headers",
-                        exposed.join(", ").into_bytes(),
-                    ));
-                }
             }
+            push_exposed(&mut d, p);
         }
+    }
+    if d.kind == "not-cors" && p.any_origin() {
+        // A cached copy may answer a later CORS request (Fetch, "CORS
+        // protocol and HTTP caches").
+        d.headers
+            .push(("access-control-allow-origin", b"*".to_vec()));
+        push_exposed(&mut d, p);
     }
 
     // Vary, debug, deny action.
@@ -555,6 +578,28 @@ pub fn evaluate(p: &RefPolicy, method: &[u8], headers: &[(Vec<u8>, Vec<u8>)]) ->
         d.headers.clear();
     }
     d
+}
+
+/// Fetch's forbidden methods, compared in any case.
+fn forbidden_method(m: &[u8]) -> bool {
+    ["CONNECT", "TRACE", "TRACK"]
+        .iter()
+        .any(|f| m.eq_ignore_ascii_case(f.as_bytes()))
+}
+
+/// ACEH when the policy exposes anything.
+fn push_exposed(d: &mut RefDecision, p: &RefPolicy) {
+    let exposed = if RefPolicy::has(&p.expose_headers, "*") {
+        vec!["*".to_owned()]
+    } else {
+        RefPolicy::names(&p.expose_headers, false)
+    };
+    if !exposed.is_empty() {
+        d.headers.push((
+            "access-control-expose-headers",
+            exposed.join(", ").into_bytes(),
+        ));
+    }
 }
 
 /// The decision corsgate made, in the reference's terms.
@@ -609,4 +654,49 @@ pub fn check_safe(d: &RefDecision, p: &RefPolicy) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Names a policy may not list (README "The policy"; Fetch)
+
+/// Fetch's forbidden request-header names, spelled out.
+const FORBIDDEN_REQUEST_NAMES: &[&str] = &[
+    "accept-charset",
+    "accept-encoding",
+    "access-control-request-headers",
+    "access-control-request-method",
+    "connection",
+    "content-length",
+    "cookie",
+    "cookie2",
+    "date",
+    "dnt",
+    "expect",
+    "host",
+    "keep-alive",
+    "origin",
+    "referer",
+    "set-cookie",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "via",
+];
+
+/// True when `allow_headers` may not list `name`: a browser never lists it
+/// in `Access-Control-Request-Headers`.
+pub fn allow_header_refused(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    FORBIDDEN_REQUEST_NAMES.contains(&lower.as_str())
+        || lower.starts_with("proxy-")
+        || lower.starts_with("sec-")
+        || lower.starts_with("access-control-")
+}
+
+/// True when `expose_headers` may not list `name`: never exposed, or a
+/// request header.
+pub fn expose_header_refused(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower == "set-cookie" || lower == "set-cookie2" || lower.starts_with("access-control-request-")
 }

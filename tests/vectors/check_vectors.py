@@ -288,11 +288,16 @@ class Checker:
             if n not in HEADER_ORDER:
                 self.bad(where, f"expect header {n!r} is not one corsgate writes (lowercase names)")
         known = [n for n in names_out if n in HEADER_ORDER]
-        if len(set(known)) != len(known):
-            self.bad(where, "an expect header appears twice")
+        echo_headers = bool(policy.get("allow_credentials")) and "*" in policy.get("allow_headers", [])
+        repeated = [n for n in set(known) if known.count(n) > 1]
+        if repeated and (repeated != ["access-control-allow-headers"] or not echo_headers):
+            self.bad(where, "an expect header appears twice (only access-control-allow-headers "
+                            "may, echoing request lines under credentials and *)")
         if known != sorted(known, key=HEADER_ORDER.index):
             self.bad(where, f"expect headers out of order: {known}")
         values = dict((n, v) for n, v in out)
+        exposes = bool(policy.get("expose_headers"))
+        any_origin = "*" in policy.get("allow_origins", [])
         if "vary" in values:
             want = PREFLIGHT_VARY if kind == "preflight" else ACTUAL_VARY
             if values["vary"] != want:
@@ -308,7 +313,15 @@ class Checker:
                 self.bad(where, "x-corsgate-reason without debug")
         elif verdict == "denied" and policy.get("debug"):
             self.bad(where, "debug: a denial must carry x-corsgate-reason")
-        if verdict != "allowed":
+        if verdict == "not-cors" and any_origin:
+            # Fetch, "CORS protocol and HTTP caches": a cached copy may
+            # answer a later CORS request.
+            want = [["access-control-allow-origin", "*"]]
+            if exposes:
+                want.append(["access-control-expose-headers", values.get("access-control-expose-headers")])
+            if [list(h) for h in out] != want or (exposes and "access-control-expose-headers" not in values):
+                self.bad(where, "a not-cors decision under * writes exactly ACAO * and ACEH (when exposing)")
+        elif verdict != "allowed":
             extra = [n for n in known if n not in ("vary", "x-corsgate-reason")]
             if extra:
                 self.bad(where, f"a {verdict} decision writes only vary (+debug), not {extra}")
@@ -328,8 +341,11 @@ class Checker:
                           "access-control-max-age"):
                     if n in values:
                         self.bad(where, f"{n} only on preflights")
-            if kind == "preflight" and "access-control-expose-headers" in values:
-                self.bad(where, "access-control-expose-headers only on actual responses")
+            if ("access-control-expose-headers" in values) != exposes:
+                self.bad(where, "access-control-expose-headers exactly when the policy exposes headers")
+            if kind == "preflight" and policy.get("allow_methods", ["GET"]) \
+                    and "access-control-allow-methods" not in values:
+                self.bad(where, "an allowed preflight always carries access-control-allow-methods")
 
     def check_file(self, path):
         where = path.name
