@@ -32,6 +32,18 @@ const SAFELISTED_RESPONSE: [&str; 7] = [
     "pragma",
 ];
 
+const NO_EQUIVALENT: &str = "no-equivalent: corsgate has no such feature";
+
+/// What differs: each problem's leading word (`status`, a header name,
+/// `vary`, `ok`, `exposes`, `respond`, `accepted`, `refused`,
+/// `no-equivalent`); a row of differences.json names them in "facets".
+fn facets(problems: &[String]) -> BTreeSet<&str> {
+    problems
+        .iter()
+        .map(|p| p.split_once(':').map_or(p.as_str(), |(f, _)| f))
+        .collect()
+}
+
 fn dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance")
 }
@@ -191,7 +203,7 @@ fn browser(case: &Case, got: &Observed, want: &Value) -> Vec<String> {
                     || (!cred && listed.contains("*")));
             if Some(got_exposed) != want_exposed.as_bool() {
                 problems.push(format!(
-                    "exposes {name}: corsgate gives {got_exposed}, the suite expects {want_exposed}"
+                    "exposes: {name}: corsgate gives {got_exposed}, the suite expects {want_exposed}"
                 ));
             }
         }
@@ -208,13 +220,16 @@ fn compare(case: &Case, got: &Observed) -> Vec<String> {
     if let Some(respond) = e["respond"].as_bool() {
         if got.respond != respond {
             problems.push(if got.respond {
-                "corsgate answers itself".to_owned()
+                "respond: corsgate answers itself".to_owned()
             } else {
-                "corsgate lets the upstream answer".to_owned()
+                "respond: corsgate lets the upstream answer".to_owned()
             });
         } else if let Some(status) = e["status"].as_u64() {
             if got.respond && u64::from(got.status) != status {
-                problems.push(format!("status {}, the suite expects {status}", got.status));
+                problems.push(format!(
+                    "status: {}, the suite expects {status}",
+                    got.status
+                ));
             }
         }
     }
@@ -260,7 +275,7 @@ fn compare(case: &Case, got: &Observed) -> Vec<String> {
         .filter(|t| !got.vary.contains(t))
         .collect();
     if !missing.is_empty() {
-        problems.push(format!("Vary lacks {missing:?}"));
+        problems.push(format!("vary: lacks {missing:?}"));
     }
     problems
 }
@@ -276,16 +291,19 @@ fn results() -> BTreeMap<(String, String), Vec<String>> {
                 id(&[c["test"].as_str(), c["name"].as_str()]),
             );
             let problems = if c["policy"].is_null() {
-                vec!["no corsgate equivalent".to_owned()]
+                vec![NO_EQUIVALENT.to_owned()]
             } else {
                 let accepted = Policy::from_json(c["policy"].to_string().as_bytes());
                 match (accepted, c["accepted"].as_bool().unwrap()) {
                     (Ok(_), true) | (Err(_), false) => vec![],
                     (Ok(_), false) => {
-                        vec!["corsgate accepts the policy, the suite refuses it".to_owned()]
+                        vec![
+                            "accepted: corsgate accepts the policy, the suite refuses it"
+                                .to_owned(),
+                        ]
                     }
                     (Err(e), true) => vec![format!(
-                        "corsgate refuses the policy ({}), the suite accepts it",
+                        "refused: corsgate refuses the policy ({}), the suite accepts it",
                         e.to_string().trim()
                     )],
                 }
@@ -294,10 +312,14 @@ fn results() -> BTreeMap<(String, String), Vec<String>> {
         }
         for g in doc["groups"].as_array().unwrap() {
             let policy = if g["policy"].is_null() {
-                Err("no corsgate equivalent".to_owned())
+                Err(NO_EQUIVALENT.to_owned())
             } else {
-                Policy::from_json(g["policy"].to_string().as_bytes())
-                    .map_err(|e| format!("corsgate refuses the policy: {}", e.to_string().trim()))
+                Policy::from_json(g["policy"].to_string().as_bytes()).map_err(|e| {
+                    format!(
+                        "refused: corsgate refuses the policy: {}",
+                        e.to_string().trim()
+                    )
+                })
             };
             for c in g["cases"].as_array().unwrap() {
                 let key = (
@@ -380,11 +402,23 @@ fn outside_suites_agree_but_for_listed_differences() {
         if matched.is_empty() {
             failures.push(format!("{suite}: {case}: listed but no such case"));
         }
+        let row_facets: BTreeSet<&str> = row["facets"]
+            .as_array()
+            .unwrap_or_else(|| panic!("differences.json: {suite} {case}: no facets"))
+            .iter()
+            .map(|f| f.as_str().unwrap())
+            .collect();
         for ((s, id), problems) in matched {
             covered.insert((s.clone(), id.clone()));
             if problems.is_empty() {
                 failures.push(format!(
                     "{s}: {id}: listed in differences.json ({case}) but corsgate now agrees: remove or narrow the row"
+                ));
+            } else if facets(problems) != row_facets {
+                failures.push(format!(
+                    "{s}: {id}: differs in {:?}, the row of differences.json ({case}) says {row_facets:?}: {}",
+                    facets(problems),
+                    problems.join("; ")
                 ));
             }
         }

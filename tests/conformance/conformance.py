@@ -211,14 +211,15 @@ def compare(case: Case, obs: Observed) -> list[str]:
     if "browser" in e:
         want = e["browser"]
         got = browser_view(case, obs, want)
-        return [f"{k}: corsgate gives {got[k]!r}, the suite expects {want[k]!r}"
+        return [f"{k}: corsgate gives {json.dumps(got[k])}, the suite expects "
+                f"{json.dumps(want[k])}"
                 for k in got if got[k] != want[k]]
     problems = []
     if e.get("respond") is not None and obs.respond != e["respond"]:
-        problems.append("corsgate answers itself" if obs.respond
-                        else "corsgate lets the upstream answer")
+        problems.append("respond: corsgate answers itself" if obs.respond
+                        else "respond: corsgate lets the upstream answer")
     elif e.get("status") is not None and obs.respond and obs.status != e["status"]:
-        problems.append(f"status {obs.status}, the suite expects {e['status']}")
+        problems.append(f"status: {obs.status}, the suite expects {e['status']}")
     want = {n.lower(): v for n, v in e.get("headers", {}).items()}
     got = {n: obs.header(n) for n in CORS_HEADERS}
     method = requested_method(case)
@@ -254,18 +255,33 @@ def compare(case: Case, obs: Observed) -> list[str]:
             problems.append(f"{n}: {g!r}, the suite expects {w!r}")
     missing = [t for t in e.get("vary", []) if t.lower() not in obs.vary()]
     if missing:
-        problems.append(f"Vary lacks {missing}")
+        problems.append(f"vary: lacks {missing}")
     return problems
+
+
+NO_EQUIVALENT = "no-equivalent: corsgate has no such feature"
+
+
+def refused(message: str) -> str:
+    """The problem of every case whose policy corsgate refuses."""
+    return f"refused: corsgate refuses the policy: {message.strip()[:300]}"
+
+
+def facets(problems: list[str]) -> set[str]:
+    """What differs: each problem's leading word (`status`, a header name,
+    `vary`, `ok`, `exposes`, `respond`, `accepted`, `refused`,
+    `no-equivalent`)."""
+    return {p.split(":", 1)[0] for p in problems}
 
 
 def compare_config(case: ConfigCase, accepted: bool, message: str = "") -> list[str]:
     if case.policy is None:
-        return ["no corsgate equivalent"]
+        return [NO_EQUIVALENT]
     if accepted == case.accepted:
         return []
     if accepted:
-        return ["corsgate accepts the policy, the suite refuses it"]
-    return [f"corsgate refuses the policy ({message.strip()[:200]}), "
+        return ["accepted: corsgate accepts the policy, the suite refuses it"]
+    return [f"refused: corsgate refuses the policy ({message.strip()[:200]}), "
             "the suite accepts it"]
 
 
@@ -309,10 +325,8 @@ def judge(results: dict[tuple[str, str], list[str]], surface: str) -> list[str]:
         for key, problems in results.items():
             if key[0] == suite and glob(pattern, key[1]):
                 covered.add(key)
-                if not problems:
-                    failures.append(f"{suite}: {key[1]}: listed in differences.json "
-                                    f"({pattern}) but corsgate now agrees: "
-                                    "remove or narrow the row")
+                failures += [f"{suite}: {key[1]}: {f}"
+                             for f in row_failures(row, problems)]
         if suite in SUITES and not any(k[0] == suite and glob(pattern, k[1])
                                        for k in results):
             failures.append(f"differences.json: {suite} {pattern}: matches no case")
@@ -333,14 +347,25 @@ def listed(suite: str, case: str, surface: str) -> list[dict]:
             and applies(r, surface)]
 
 
-def check_one(suite: str, case: str, problems: list[str], surface: str) -> list[str]:
-    """judge() for one case: [] when it differs exactly when listed."""
-    if problems and not listed(suite, case, surface):
-        return ["unlisted difference: " + "; ".join(problems)]
-    if not problems and listed(suite, case, surface):
-        return ["listed in differences.json but corsgate now agrees: "
-                "remove or narrow the row"]
+def row_failures(row: dict, problems: list[str]) -> list[str]:
+    """Why ROW does not describe a case with PROBLEMS ([] when it does):
+    the case must differ, and in exactly the row's "facets"."""
+    if not problems:
+        return [f"listed in differences.json ({row['case']}) but corsgate "
+                "now agrees: remove or narrow the row"]
+    if set(row["facets"]) != facets(problems):
+        return [f"differs in {sorted(facets(problems))}, the row of "
+                f"differences.json ({row['case']}) says {sorted(row['facets'])}: "
+                + "; ".join(problems)]
     return []
+
+
+def check_one(suite: str, case: str, problems: list[str], surface: str) -> list[str]:
+    """judge() for one case: [] when it differs exactly as listed."""
+    rows_here = listed(suite, case, surface)
+    if problems and not rows_here:
+        return ["unlisted difference: " + "; ".join(problems)]
+    return [f for r in rows_here for f in row_failures(r, problems)]
 
 
 def unmatched_rows(keys, surface: str) -> list[str]:
@@ -352,26 +377,32 @@ def unmatched_rows(keys, surface: str) -> list[str]:
 
 def observe_unreplayable(case) -> list[str]:
     """Problems of a case whose group has no corsgate policy."""
-    return ["no corsgate equivalent"]
+    return [NO_EQUIVALENT]
 
 
 def table() -> str:
     """differences.json as the Markdown table of README.md: rows that share
     suite, difference, reason and surfaces are one line listing their cases."""
-    lines = ["| suite | cases | what corsgate does instead | why | surfaces |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = ["| suite | cases | differs in | what corsgate does instead | why | surfaces |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    short = {"access-control-allow-origin": "ACAO",
+             "access-control-allow-credentials": "ACAC",
+             "access-control-allow-methods": "ACAM",
+             "access-control-allow-headers": "ACAH",
+             "access-control-max-age": "ACMA",
+             "access-control-expose-headers": "ACEH"}
     merged: dict[tuple, list[str]] = {}
     for r in rows():
-        key = (r["suite"], r["difference"], r["reason"],
-               ", ".join(r.get("surfaces", ["all"])))
+        key = (r["suite"], ", ".join(short.get(f, f) for f in r.get("facets", [])),
+               r["difference"], r["reason"], ", ".join(r.get("surfaces", ["all"])))
         merged.setdefault(key, []).append(r["case"])
 
     def cell(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")
 
-    for (suite, difference, reason, surfaces), cases in merged.items():
+    for (suite, facets_, difference, reason, surfaces), cases in merged.items():
         names = "<br>".join(f"`{cell(c)}`" for c in cases)
-        lines.append(f"| {suite} | {names} | {cell(difference)} | "
+        lines.append(f"| {suite} | {names} | {facets_} | {cell(difference)} | "
                      f"{cell(reason)} | {surfaces} |")
     return "\n".join(lines) + "\n"
 
@@ -447,7 +478,7 @@ def c_judge(path: str) -> int:
         f = answers[i].split(" ")
         i += 1
         if f[0] == "X":
-            results[(c.suite, c.id)] = [f"corsgate refuses the policy: {_unhex(f[1])[:200]}"]
+            results[(c.suite, c.id)] = [refused(_unhex(f[1]))]
             continue
         assert f[0] == "D", f
         respond, status = f[1] == "1", int(f[2])

@@ -36,8 +36,11 @@ def test_case_ids_are_unique():
 
 def test_rows_are_well_formed():
     for row in cf.rows():
-        assert set(row) <= {"suite", "case", "difference", "reason", "surfaces"}, row
+        assert set(row) <= {"suite", "case", "difference", "reason", "surfaces",
+                            "facets"}, row
         assert row["suite"] in cf.SUITES + ("gateway-api",), row
+        if row["suite"] in cf.SUITES:
+            assert row["facets"] and len(set(row["facets"])) == len(row["facets"]), row
         assert row["difference"].strip() and row["reason"].strip(), row
         assert set(row.get("surfaces", cf.SURFACES)) <= set(cf.SURFACES), row
 
@@ -50,18 +53,22 @@ def test_readme_table_is_generated_from_differences_json():
 
 
 def test_judge_fails_on_unlisted_and_on_stale_rows():
-    listed = ("rs-cors", "TestSpec/NoConfig")
+    listed = ("rs-cors", "TestSpec/NoConfig")  # facets: ACAO, vary
+    differs = ["access-control-allow-origin: x", "vary: y"]
     unlisted = ("rs-cors", "TestSpec/AllowedOrigin")
     # a listed case that differs and an unlisted one that agrees: fine
-    base = {listed: ["x"], unlisted: []}
+    base = {listed: differs, unlisted: []}
     assert not [f for f in cf.judge(base, "c") if "TestSpec/" in f
                 and ("NoConfig" in f or "AllowedOrigin:" in f)]
     # the listed case now agrees: the row is stale
     stale = cf.judge({listed: [], unlisted: []}, "c")
     assert any("NoConfig" in f and "now agrees" in f for f in stale)
     # the unlisted case differs: unlisted difference
-    new = cf.judge({listed: ["x"], unlisted: ["y"]}, "c")
+    new = cf.judge({listed: differs, unlisted: ["status: y"]}, "c")
     assert any("AllowedOrigin" in f and "unlisted difference" in f for f in new)
+    # the listed case differs, but not as the row says
+    other = cf.judge({listed: ["status: z"], unlisted: []}, "c")
+    assert any("NoConfig" in f and "differs in" in f for f in other)
 
 
 def test_glob():

@@ -90,8 +90,7 @@ def test_conformance_request(case, envoy, accepted, upstream):
     if case.policy is None:
         problems = cf.observe_unreplayable(case)
     elif not accepted[policy_key(case.policy)][0]:
-        problems = ["corsgate refuses the policy: "
-                    + accepted[policy_key(case.policy)][1][-300:]]
+        problems = [cf.refused(accepted[policy_key(case.policy)][1])]
     else:
         hits = upstream.hits
         resp = harness.raw_request("127.0.0.1", envoy[policy_key(case.policy)],

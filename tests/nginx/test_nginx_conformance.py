@@ -84,7 +84,7 @@ def replay(case, servers, accepted, upstream):
         return cf.observe_unreplayable(case)
     ok, message = accepted[policy_key(case.policy)]
     if not ok:
-        return [f"corsgate refuses the policy: {message[:300]}"]
+        return [cf.refused(message)]
     hits = upstream.hits
     resp = harness.raw_request("127.0.0.1", servers[policy_key(case.policy)],
                                case.method, "/", list(case.headers))
