@@ -13,6 +13,12 @@
 #include <stdint.h>
 
 /**
+ * Longest requested method `allow_methods: ["*"]` admits, in bytes (it
+ * may be echoed; a listed method of any length is matched as written).
+ */
+#define STAR_METHOD_MAX_LEN 512
+
+/**
  * The ABI version; the SONAME is `libcorsgate.so.<CORSGATE_ABI_VERSION>`.
  */
 #define CORSGATE_ABI_VERSION 1
@@ -35,9 +41,10 @@
 #define CORSGATE_ORIGIN_MAX_LEN 512
 
 /**
- * Bytes of private storage in a decision (request bytes it keeps).
+ * Bytes of private storage in a decision (request bytes it keeps: the
+ * origin, the detail, an echoed method and echoed request-header lines).
  */
-#define CORSGATE_DECISION_STORAGE_LEN 1024
+#define CORSGATE_DECISION_STORAGE_LEN 5632
 
 /**
  * What the caller does next.

@@ -14,6 +14,9 @@ pub const REQUEST_HEADERS_MAX_LINES: usize = 8;
 pub const REQUEST_HEADERS_MAX_BYTES: usize = 4096;
 /// Most names in `Access-Control-Request-Headers`.
 pub const REQUEST_HEADERS_MAX_NAMES: usize = 64;
+/// Longest requested method `allow_methods: ["*"]` admits, in bytes (it
+/// may be echoed; a listed method of any length is matched as written).
+pub const STAR_METHOD_MAX_LEN: usize = 512;
 /// Most headers one decision writes: the eight kinds of [`HEADER_ORDER`]
 /// once each, except `Access-Control-Allow-Headers`, which an allowed
 /// credentialed preflight under `allow_headers: ["*"]` writes once per
@@ -612,7 +615,9 @@ impl Policy {
         } else if !is_token(method) {
             d.deny(Reason::MethodMalformed, b"");
         } else if !(is_safelisted_method(method)
-            || (self.any_method && !is_forbidden_method(method))
+            || (self.any_method
+                && method.len() <= STAR_METHOD_MAX_LEN
+                && !is_forbidden_method(method))
             || self.methods.iter().any(|m| **m == *method))
         {
             d.deny(Reason::MethodNotAllowed, method);

@@ -14,13 +14,19 @@ pub const CORSGATE_REQUEST_HEADERS_MAX_LINES: usize = 8;
 pub const CORSGATE_DECISION_MAX_HEADERS: usize = 15;
 /// Longest `Origin` accepted, in bytes; longer ones are denied.
 pub const CORSGATE_ORIGIN_MAX_LEN: usize = 512;
-/// Bytes of private storage in a decision (request bytes it keeps).
-pub const CORSGATE_DECISION_STORAGE_LEN: usize = 1024;
+/// Bytes of private storage in a decision (request bytes it keeps: the
+/// origin, the detail, an echoed method and echoed request-header lines).
+pub const CORSGATE_DECISION_STORAGE_LEN: usize = 5632;
 
 const _: () = assert!(CORSGATE_REQUEST_HEADERS_MAX_LINES == evaluate::REQUEST_HEADERS_MAX_LINES);
 const _: () = assert!(CORSGATE_DECISION_MAX_HEADERS == evaluate::DECISION_MAX_HEADERS);
 const _: () = assert!(CORSGATE_ORIGIN_MAX_LEN == crate::origin::MAX_ORIGIN_LEN);
-const _: () = assert!(CORSGATE_DECISION_STORAGE_LEN >= 2 * CORSGATE_ORIGIN_MAX_LEN);
+/// Where the kept request bytes go in `storage`.
+const DETAIL_AT: usize = CORSGATE_ORIGIN_MAX_LEN;
+const METHOD_AT: usize = DETAIL_AT + 512;
+const LINES_AT: usize = METHOD_AT + evaluate::STAR_METHOD_MAX_LEN;
+const _: () =
+    assert!(CORSGATE_DECISION_STORAGE_LEN == LINES_AT + evaluate::REQUEST_HEADERS_MAX_BYTES);
 
 /// Result of a fallible call. 0 is OK; other values are grouped (1–99
 /// call errors, 100–199 policy errors) and never reused.
@@ -331,6 +337,27 @@ pub struct corsgate_decision {
     pub storage: [u8; CORSGATE_DECISION_STORAGE_LEN],
 }
 
+/// Copies `bytes` into `storage` at `at` (the caller checked they fit)
+/// and returns the kept copy.
+fn keep(storage: &mut [u8], at: usize, bytes: &[u8]) -> corsgate_slice {
+    match storage.get_mut(at..at + bytes.len()) {
+        Some(dst) => {
+            dst.copy_from_slice(bytes);
+            corsgate_slice {
+                ptr: dst.as_ptr(),
+                len: bytes.len(),
+            }
+        }
+        None => corsgate_slice::EMPTY,
+    }
+}
+
+/// True when `part` lies inside `whole` (same memory).
+fn within(part: &[u8], whole: &[u8]) -> bool {
+    let (p, w) = (part.as_ptr() as usize, whole.as_ptr() as usize);
+    !part.is_empty() && p >= w && p + part.len() <= w + whole.len()
+}
+
 impl corsgate_decision {
     /// Writes a core decision, copying request bytes into `storage`.
     ///
@@ -353,27 +380,37 @@ impl corsgate_decision {
         out.strip_upstream = d.strip_upstream;
         out.report_only = d.report_only;
         let origin = request.origin.unwrap_or_default();
-        let (kept_origin, rest) = out.storage.split_at_mut(CORSGATE_ORIGIN_MAX_LEN);
         let origin_len = origin.len().min(CORSGATE_ORIGIN_MAX_LEN);
-        kept_origin[..origin_len].copy_from_slice(&origin[..origin_len]);
-        let detail_len = d.detail.len().min(rest.len());
-        rest[..detail_len].copy_from_slice(&d.detail[..detail_len]);
-        let origin_ptr = out.storage.as_ptr();
-        // SAFETY: CORSGATE_ORIGIN_MAX_LEN < storage length.
-        let detail_ptr = unsafe { out.storage.as_ptr().add(CORSGATE_ORIGIN_MAX_LEN) };
-        out.detail = corsgate_slice {
-            ptr: detail_ptr,
-            len: detail_len,
-        };
+        let origin_at = keep(&mut out.storage, 0, &origin[..origin_len]);
+        let detail_len = d.detail.len().min(METHOD_AT - DETAIL_AT);
+        out.detail = keep(&mut out.storage, DETAIL_AT, &d.detail[..detail_len]);
+        let method = request.request_method.unwrap_or_default();
+        let lines = request.request_header_lines();
+        let mut lines_used = 0;
         let headers = d.headers();
         out.headers_len = headers.len();
         for (slot, h) in out.headers.iter_mut().zip(headers) {
+            // Values borrowed from the request are copied into `storage`
+            // (the decision outlives the request): the reflected origin,
+            // an echoed method, echoed request-header lines (each within
+            // one kept line; all of them fit, as the lines are capped).
             let value = if std::ptr::eq(h.value, origin) {
-                // The reflected origin: point at the kept copy.
                 corsgate_slice {
-                    ptr: origin_ptr,
+                    ptr: origin_at.ptr,
                     len: origin_len,
                 }
+            } else if h.name == evaluate::ALLOW_METHODS
+                && std::ptr::eq(h.value, method)
+                && method.len() <= evaluate::STAR_METHOD_MAX_LEN
+            {
+                keep(&mut out.storage, METHOD_AT, method)
+            } else if h.name == evaluate::ALLOW_HEADERS
+                && lines.iter().any(|l| within(h.value, l))
+                && LINES_AT + lines_used + h.value.len() <= CORSGATE_DECISION_STORAGE_LEN
+            {
+                let kept = keep(&mut out.storage, LINES_AT + lines_used, h.value);
+                lines_used += h.value.len();
+                kept
             } else {
                 corsgate_slice {
                     ptr: h.value.as_ptr(),

@@ -451,7 +451,9 @@ pub fn evaluate(p: &RefPolicy, method: &[u8], headers: &[(Vec<u8>, Vec<u8>)]) ->
             } else if !is_token(m) {
                 deny(&mut d, "method-malformed", b"");
             } else if !(safelisted(m)
-                || (RefPolicy::has(&p.allow_methods, "*") && !forbidden_method(m))
+                || (RefPolicy::has(&p.allow_methods, "*")
+                    && !forbidden_method(m)
+                    && m.len() <= 512)
                 || p.methods().iter().any(|x| x.as_bytes() == m))
             {
                 deny(&mut d, "method-not-allowed", m);
