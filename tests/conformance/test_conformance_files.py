@@ -18,6 +18,8 @@ def test_every_case_cites_its_source():
             assert isinstance(g["line"], int) and g["line"] > 0
             if suite == "wpt":
                 assert len(g["commit"]) == 40 and g["test"] in src["files"]
+            else:
+                assert g.get("file", doc["file"]) in src["files"], g["group"]
             for c in g["cases"]:
                 assert "request" in c and "expect" in c
                 assert ("browser" in c["expect"]) != ("headers" in c["expect"])
