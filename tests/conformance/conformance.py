@@ -1,14 +1,14 @@
 """Outside suites as corsgate conformance data: load, compare, judge.
 
-Shared by the C, nginx and Envoy runners (tests/vectors' Rust twin is
-tests/conformance.rs; both follow tests/conformance/README.md). Standard
-library only.
+Shared by the C, nginx and Envoy runners; tests/conformance.rs is its Rust
+twin (both follow tests/conformance/README.md). Standard library only.
 
     import conformance as cf
     cases = cf.load_cases()                  # every request case, all suites
     obs = cf.Observed(respond, status, header_lines)
     problems = cf.compare(case, obs)         # [] = corsgate agrees
-    cf.judge({case.id: problems, ...})       # [] = only listed differences
+    cf.check_one(case.suite, case.id, problems, "nginx")   # [] = as listed
+    cf.judge({(suite, id): problems, ...}, "c")            # all cases at once
 
 Command line (scripts/c-tests uses it around tests/conformance/replay.c):
     conformance.py c-input OUT.txt           flatten every case for replay.c
