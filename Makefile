@@ -12,7 +12,7 @@ NGINX_STABLE_ENV := CORSGATE_NGINX=$(CURDIR)/$(NGINX_STABLE)/sbin/nginx \
 
 .PHONY: help setup build lib nginx-module nginx-stable envoy-filter header \
         check-header check-abi check-symbols lint test test-rust test-c test-http \
-        test-nginx-stable test-browser test-envoy-versions run bench \
+        test-nginx-stable test-browser test-envoy-versions test-conformance run bench \
         bench-core bench-core-instructions bench-policy-load bench-nginx bench-envoy \
         bench-envoy-instructions install clean
 
@@ -89,7 +89,7 @@ test-c: lib
 
 test-http: build
 	$(PYTEST) -q tests/harness tests/c tests/nginx tests/envoy tests/hostile \
-	    tests/failures tests/import
+	    tests/failures tests/import tests/conformance
 	$(MAKE) --no-print-directory test-nginx-stable
 
 # The nginx suites again, against nginx 1.28.3 and the module built for it.
@@ -103,6 +103,14 @@ test-browser: build
 # The Envoy suite against the other Envoy releases the filter is built for.
 test-envoy-versions: build
 	scripts/test-envoy-versions
+
+# Outside suites (tests/conformance) alone, through every surface; `test`
+# already runs them as part of test-rust, test-c and test-http.
+test-conformance: build
+	$(CARGO) test --test conformance
+	scripts/c-tests
+	$(PYTEST) -q tests/conformance tests/nginx/test_nginx_conformance.py \
+	    tests/envoy/test_envoy_conformance.py
 
 # --- bench -------------------------------------------------------------------
 
