@@ -166,10 +166,15 @@ main(int argc, char **argv)
                 printf("D %d %u\n", d.action == CORSGATE_ACTION_RESPOND,
                        (unsigned)d.status);
                 for (size_t i = 0; i < d.headers_len; i++) {
+                    corsgate_header h;
+
+                    if (corsgate_decision_header(&d, i, &h) != 0) {
+                        die("corsgate_decision_header failed");
+                    }
                     printf("R ");
-                    put_hex(d.headers[i].name.ptr, d.headers[i].name.len);
+                    put_hex(h.name.ptr, h.name.len);
                     fputc(' ', stdout);
-                    put_hex(d.headers[i].value.ptr, d.headers[i].value.len);
+                    put_hex(h.value.ptr, h.value.len);
                     fputc('\n', stdout);
                 }
                 printf("E\n");
