@@ -153,11 +153,23 @@ def request_lines(case: Case) -> list[tuple[str, str]]:
 # Ports and readiness
 
 
+_handed_out: set[int] = set()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free on HOST a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """A TCP port that was free on HOST a moment ago, and that this process
+    has not handed out before: the kernel may give the same ephemeral port
+    to two calls in a row (seen: an Envoy admin port equal to its listener
+    port, two nginx servers on one port), since nothing holds it between
+    the call and the server's bind."""
+    for _ in range(1000):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("no fresh free port after 1000 tries")
 
 
 def wait_for_http(host: str, port: int, path: str = "/", timeout: float = 10.0) -> "Response":
