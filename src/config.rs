@@ -255,7 +255,9 @@ fn unknown_field(key: &str) -> ConfigError {
     }
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance between `a` and `b`, in characters: how far a
+/// typed name is from a known one (did-you-mean hints).
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

@@ -613,22 +613,15 @@ pub extern "C" fn corsgate_builder_build(
     message_len_out: *mut usize,
 ) -> corsgate_result {
     ffi_panic_boundary!(corsgate_result::CORSGATE_RESULT_PANIC, {
-        // SAFETY: NULL or a live builder.
-        let Some(builder) = (unsafe { builder.as_ref() }) else {
-            return corsgate_result::CORSGATE_RESULT_NULL_PARAMETER;
-        };
-        let result = Policy::compile(&builder.0)
-            .map_err(|e| (corsgate_result::CORSGATE_RESULT_INVALID_POLICY, e));
-        // SAFETY: as documented.
-        unsafe {
-            finish_build(
-                result,
-                policy_out,
-                message_out,
-                message_cap,
-                message_len_out,
-            )
-        }
+        // Building without a base is building with sharing and no base.
+        corsgate_builder_build_sharing(
+            builder,
+            ptr::null(),
+            policy_out,
+            message_out,
+            message_cap,
+            message_len_out,
+        )
     })
 }
 

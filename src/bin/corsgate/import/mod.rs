@@ -426,23 +426,9 @@ pub fn string_list(v: Option<&Value>, field: &str) -> Result<Vec<String>, String
 
 /// The closest of `known` to `word`, when close enough to be a typo.
 pub fn did_you_mean<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
-    fn distance(a: &str, b: &str) -> usize {
-        let b: Vec<char> = b.chars().collect();
-        let mut row: Vec<usize> = (0..=b.len()).collect();
-        for (i, ca) in a.chars().enumerate() {
-            let mut prev = row[0];
-            row[0] = i + 1;
-            for (j, cb) in b.iter().enumerate() {
-                let cur = row[j + 1];
-                row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-                prev = cur;
-            }
-        }
-        row[b.len()]
-    }
     known
         .iter()
-        .map(|k| (distance(word, k), *k))
+        .map(|k| (corsgate::config::edit_distance(word, k), *k))
         .filter(|(d, k)| *d <= 3.max(k.len() / 4))
         .min()
         .map(|(_, k)| k)
