@@ -13,7 +13,8 @@ NGINX_STABLE_ENV := CORSGATE_NGINX=$(CURDIR)/$(NGINX_STABLE)/sbin/nginx \
 .PHONY: help setup build lib nginx-module nginx-stable envoy-filter header \
         check-header check-abi check-symbols lint test test-rust test-c test-http \
         test-nginx-stable test-browser test-envoy-versions test-conformance run bench \
-        bench-core bench-core-instructions bench-policy-load bench-nginx bench-envoy \
+        bench-core bench-core-instructions bench-policy-load bench-nginx \
+        bench-nginx-instructions bench-envoy \
         bench-envoy-instructions install clean
 
 help:
@@ -22,6 +23,9 @@ help:
 	@echo "make build    libcorsgate.{a,so}, the CLI, the NGINX module (Debian's nginx"
 	@echo "             and nginx 1.28.3, built too), the Envoy filter"
 	@echo "make bench    criterion + wrk benchmarks (minutes)"
+	@echo "make bench-nginx-instructions"
+	@echo "             nginx's instructions per request (callgrind): no CORS,"
+	@echo "             the map + add_header recipe, the module (a minute)"
 	@echo "make install  PREFIX=/usr/local: header, libraries, corsgate.pc"
 
 setup:
@@ -127,6 +131,10 @@ bench-core-instructions:
 
 bench-nginx: nginx-module
 	scripts/bench-nginx
+
+# nginx's instructions per request under callgrind (plain, recipe, module)
+bench-nginx-instructions: nginx-module
+	scripts/bench-nginx --instructions
 
 bench-envoy: envoy-filter
 	scripts/bench-envoy
