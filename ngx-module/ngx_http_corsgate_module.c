@@ -48,11 +48,58 @@ typedef struct {
 } ngx_http_corsgate_loc_conf_t;
 
 
+/*
+ * What a request keeps of its decision: corsgate_evaluate() writes the
+ * decision (8 KB, more than a pool's small allocations) on the C stack,
+ * and this compact copy of it goes into the request pool.  Header names
+ * are static; values are static, borrowed from the policy (which the
+ * configuration holds while any request of it runs), or copied into the
+ * pool when the decision holds them (the echoed origin).
+ */
+
+typedef struct {
+    ngx_str_t                    name;
+    ngx_str_t                    value;
+    ngx_uint_t                   replace;   /* CORSGATE_HEADER_OP_SET */
+} ngx_http_corsgate_header_t;
+
+
+typedef struct {
+    corsgate_reason              reason;
+    unsigned                     strip_upstream:1;
+    unsigned                     replace:1; /* some header replaces */
+    ngx_uint_t                   nheaders;
+    ngx_http_corsgate_header_t   headers[];
+} ngx_http_corsgate_ctx_t;
+
+
+/*
+ * Header names from the library (static, lowercase): the request headers
+ * corsgate reads and the response headers it owns, with a mask of their
+ * lengths (bit n % 64: a name of n bytes) so that most headers are passed
+ * over with one test.
+ */
+
+typedef struct {
+    const corsgate_slice        *names;
+    size_t                       n;
+    uint64_t                     lengths;
+} ngx_http_corsgate_names_t;
+
+
 static ngx_int_t ngx_http_corsgate_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_corsgate_header_filter(ngx_http_request_t *r);
-static corsgate_decision *ngx_http_corsgate_decision(ngx_http_request_t *r);
-static corsgate_decision *ngx_http_corsgate_evaluate(ngx_http_request_t *r,
-    corsgate_policy *policy);
+static ngx_http_corsgate_ctx_t *ngx_http_corsgate_decision(
+    ngx_http_request_t *r);
+static ngx_http_corsgate_ctx_t *ngx_http_corsgate_evaluate(
+    ngx_http_request_t *r, corsgate_policy *policy, corsgate_decision *d);
+static ngx_http_corsgate_ctx_t *ngx_http_corsgate_keep(ngx_http_request_t *r,
+    corsgate_decision *d);
+static ngx_inline ngx_uint_t ngx_http_corsgate_named(
+    ngx_http_corsgate_names_t *names, u_char *name, size_t len,
+    ngx_uint_t lowcase);
+static void ngx_http_corsgate_names_init(ngx_http_corsgate_names_t *names,
+    const corsgate_slice *s, size_t n);
 static void ngx_http_corsgate_decision_marker(void *data);
 static ngx_int_t ngx_http_corsgate_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -181,6 +228,9 @@ ngx_module_t  ngx_http_corsgate_module = {
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
+static ngx_http_corsgate_names_t  ngx_http_corsgate_request_names;
+static ngx_http_corsgate_names_t  ngx_http_corsgate_owned_names;
+
 
 /*
  * REWRITE phase: runs after the location is chosen, before the location's
@@ -192,7 +242,7 @@ static ngx_int_t
 ngx_http_corsgate_handler(ngx_http_request_t *r)
 {
     ngx_int_t                      rc;
-    corsgate_decision             *d;
+    corsgate_decision              d;
     ngx_http_corsgate_loc_conf_t  *clcf;
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_corsgate_module);
@@ -206,12 +256,11 @@ ngx_http_corsgate_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    d = ngx_http_corsgate_evaluate(r, clcf->policy);
-    if (d == NULL) {
+    if (ngx_http_corsgate_evaluate(r, clcf->policy, &d) == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (d->action != CORSGATE_ACTION_RESPOND) {
+    if (d.action != CORSGATE_ACTION_RESPOND) {
         return NGX_DECLINED;
     }
 
@@ -222,7 +271,7 @@ ngx_http_corsgate_handler(ngx_http_request_t *r)
 
     /* the headers are written by the header filter, like for any response */
 
-    r->headers_out.status = d->status;
+    r->headers_out.status = d.status;
     r->headers_out.content_length_n = 0;
     r->header_only = 1;
 
@@ -233,21 +282,21 @@ ngx_http_corsgate_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_corsgate_header_filter(ngx_http_request_t *r)
 {
-    size_t                         j;
-    ngx_uint_t                     i;
-    corsgate_header                ch;
-    corsgate_decision             *d;
+    ngx_uint_t                     i, j;
+    corsgate_decision              d;
     ngx_list_part_t               *part;
     ngx_table_elt_t               *h;
+    ngx_http_corsgate_ctx_t       *ctx;
+    ngx_http_corsgate_header_t    *ch;
     ngx_http_corsgate_loc_conf_t  *clcf;
 
     if (r != r->main) {
         return ngx_http_next_header_filter(r);
     }
 
-    d = ngx_http_corsgate_decision(r);
+    ctx = ngx_http_corsgate_decision(r);
 
-    if (d == NULL) {
+    if (ctx == NULL) {
         /* a response before the REWRITE phase, e.g. a server level "return" */
 
         clcf = ngx_http_get_module_loc_conf(r, ngx_http_corsgate_module);
@@ -255,54 +304,57 @@ ngx_http_corsgate_header_filter(ngx_http_request_t *r)
             return ngx_http_next_header_filter(r);
         }
 
-        d = ngx_http_corsgate_evaluate(r, clcf->policy);
-        if (d == NULL) {
+        ctx = ngx_http_corsgate_evaluate(r, clcf->policy, &d);
+        if (ctx == NULL) {
             return NGX_ERROR;
         }
     }
 
-    part = &r->headers_out.headers.part;
-    h = part->elts;
+    if (ctx->strip_upstream || ctx->replace) {
 
-    for (i = 0; /* void */ ; i++) {
+        part = &r->headers_out.headers.part;
+        h = part->elts;
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
+        for (i = 0; /* void */ ; i++) {
+
+            if (i >= part->nelts) {
+                if (part->next == NULL) {
+                    break;
+                }
+
+                part = part->next;
+                h = part->elts;
+                i = 0;
             }
 
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
+            if (h[i].hash == 0) {
+                continue;
+            }
 
-        if (h[i].hash == 0) {
-            continue;
-        }
-
-        if (d->strip_upstream
-            && corsgate_is_owned_header(h[i].key.data, h[i].key.len))
-        {
-            h[i].hash = 0;
-            continue;
-        }
-
-        for (j = 0; corsgate_decision_header(d, j, &ch) == CORSGATE_RESULT_OK;
-             j++)
-        {
-            if (ch.op == CORSGATE_HEADER_OP_SET
-                && ch.name.len == h[i].key.len
-                && ngx_strncasecmp(h[i].key.data, (u_char *) ch.name.ptr,
-                                   ch.name.len) == 0)
+            if (ctx->strip_upstream
+                && ngx_http_corsgate_named(&ngx_http_corsgate_owned_names,
+                                           h[i].key.data, h[i].key.len, 0))
             {
                 h[i].hash = 0;
+                continue;
+            }
+
+            for (j = 0; j < ctx->nheaders; j++) {
+                ch = &ctx->headers[j];
+
+                if (ch->replace
+                    && ch->name.len == h[i].key.len
+                    && ngx_strncasecmp(h[i].key.data, ch->name.data,
+                                       ch->name.len) == 0)
+                {
+                    h[i].hash = 0;
+                }
             }
         }
     }
 
-    /* values copied from the request point into *d, in the request pool */
-
-    for (j = 0; corsgate_decision_header(d, j, &ch) == CORSGATE_RESULT_OK; j++) {
+    for (j = 0; j < ctx->nheaders; j++) {
+        ch = &ctx->headers[j];
 
         h = ngx_list_push(&r->headers_out.headers);
         if (h == NULL) {
@@ -310,11 +362,9 @@ ngx_http_corsgate_header_filter(ngx_http_request_t *r)
         }
 
         h->hash = 1;
-        h->key.len = ch.name.len;
-        h->key.data = (u_char *) ch.name.ptr;
-        h->value.len = ch.value.len;
-        h->value.data = (u_char *) ch.value.ptr;
-        h->lowcase_key = h->key.data;
+        h->key = ch->name;
+        h->value = ch->value;
+        h->lowcase_key = ch->name.data;
 #if (nginx_version >= 1023000)
         h->next = NULL;
 #endif
@@ -329,15 +379,15 @@ ngx_http_corsgate_header_filter(ngx_http_request_t *r)
  * cleared by internal redirects (error_page, try_files), the pool is not.
  */
 
-static corsgate_decision *
+static ngx_http_corsgate_ctx_t *
 ngx_http_corsgate_decision(ngx_http_request_t *r)
 {
-    corsgate_decision   *d;
-    ngx_pool_cleanup_t  *cln;
+    ngx_pool_cleanup_t       *cln;
+    ngx_http_corsgate_ctx_t  *ctx;
 
-    d = ngx_http_get_module_ctx(r, ngx_http_corsgate_module);
-    if (d != NULL) {
-        return d;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_corsgate_module);
+    if (ctx != NULL) {
+        return ctx;
     }
 
     for (cln = r->pool->cleanup; cln; cln = cln->next) {
@@ -351,27 +401,26 @@ ngx_http_corsgate_decision(ngx_http_request_t *r)
 }
 
 
-static corsgate_decision *
-ngx_http_corsgate_evaluate(ngx_http_request_t *r, corsgate_policy *policy)
+/*
+ * Decides the request into *d (the caller's stack) and keeps what its
+ * response needs in the request pool; logs denials.
+ */
+
+static ngx_http_corsgate_ctx_t *
+ngx_http_corsgate_evaluate(ngx_http_request_t *r, corsgate_policy *policy,
+    corsgate_decision *d)
 {
-    ngx_uint_t           i;
-    corsgate_slice       detail;
-    corsgate_result      rc;
-    corsgate_request     req;
-    corsgate_decision   *d;
-    ngx_list_part_t     *part;
-    ngx_table_elt_t     *h;
-    ngx_pool_cleanup_t  *cln;
-
-    cln = ngx_pool_cleanup_add(r->pool, sizeof(corsgate_decision));
-    if (cln == NULL) {
-        return NULL;
-    }
-
-    cln->handler = ngx_http_corsgate_decision_marker;
-    d = cln->data;
+    ngx_uint_t                i;
+    corsgate_slice            detail;
+    corsgate_result           rc;
+    corsgate_request          req;
+    ngx_list_part_t          *part;
+    ngx_table_elt_t          *h;
+    ngx_http_corsgate_ctx_t  *ctx;
 
     corsgate_request_init(&req, r->method_name.data, r->method_name.len);
+
+    /* only the lines corsgate reads, in order: the others it would ignore */
 
     part = &r->headers_in.headers.part;
     h = part->elts;
@@ -388,8 +437,15 @@ ngx_http_corsgate_evaluate(ngx_http_request_t *r, corsgate_policy *policy)
             i = 0;
         }
 
-        (void) corsgate_request_add_header(&req, h[i].key.data, h[i].key.len,
-                                           h[i].value.data, h[i].value.len);
+        if (ngx_http_corsgate_named(&ngx_http_corsgate_request_names,
+                                    h[i].lowcase_key ? h[i].lowcase_key
+                                                     : h[i].key.data,
+                                    h[i].key.len, h[i].lowcase_key != NULL))
+        {
+            (void) corsgate_request_add_header(&req, h[i].key.data,
+                                               h[i].key.len, h[i].value.data,
+                                               h[i].value.len);
+        }
     }
 
     /* on any failure corsgate writes its safe denial: applied as any other */
@@ -412,9 +468,146 @@ ngx_http_corsgate_evaluate(ngx_http_request_t *r, corsgate_policy *policy)
                       detail.len ? detail.ptr : (const uint8_t *) "");
     }
 
-    ngx_http_set_ctx(r, d, ngx_http_corsgate_module);
+    ctx = ngx_http_corsgate_keep(r, d);
+    if (ctx == NULL) {
+        return NULL;
+    }
 
-    return d;
+    ngx_http_set_ctx(r, ctx, ngx_http_corsgate_module);
+
+    return ctx;
+}
+
+
+/* the compact copy of *d, in a pool cleanup that marks it as ours */
+
+static ngx_http_corsgate_ctx_t *
+ngx_http_corsgate_keep(ngx_http_request_t *r, corsgate_decision *d)
+{
+    u_char                      *p, *start, *end;
+    size_t                       copy;
+    ngx_uint_t                   j, n;
+    corsgate_header              hs[CORSGATE_DECISION_MAX_HEADERS];
+    ngx_pool_t                  *pool;
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_corsgate_ctx_t     *ctx;
+    ngx_http_corsgate_header_t  *ch;
+
+    start = (u_char *) d;
+    end = (u_char *) (d + 1);
+    copy = 0;
+
+    n = ngx_min(d->headers_len, CORSGATE_DECISION_MAX_HEADERS);
+
+    for (j = 0; j < n; j++) {
+        if (corsgate_decision_header(d, j, &hs[j]) != CORSGATE_RESULT_OK) {
+            n = j;
+            break;
+        }
+
+        if ((u_char *) hs[j].value.ptr >= start
+            && (u_char *) hs[j].value.ptr < end)
+        {
+            copy += hs[j].value.len;
+        }
+    }
+
+    /* the cleanup and the copy in one allocation, as one cleanup */
+
+    pool = r->pool;
+
+    cln = ngx_palloc(pool, sizeof(ngx_pool_cleanup_t)
+                           + sizeof(ngx_http_corsgate_ctx_t)
+                           + n * sizeof(ngx_http_corsgate_header_t) + copy);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    ctx = (ngx_http_corsgate_ctx_t *) (cln + 1);
+
+    cln->handler = ngx_http_corsgate_decision_marker;
+    cln->data = ctx;
+    cln->next = pool->cleanup;
+    pool->cleanup = cln;
+
+    ctx->reason = d->reason;
+    ctx->strip_upstream = d->strip_upstream;
+    ctx->replace = 0;
+    ctx->nheaders = n;
+
+    p = (u_char *) &ctx->headers[n];
+
+    for (j = 0; j < n; j++) {
+        ch = &ctx->headers[j];
+
+        ch->name.len = hs[j].name.len;
+        ch->name.data = (u_char *) hs[j].name.ptr;
+        ch->value.len = hs[j].value.len;
+        ch->value.data = (u_char *) hs[j].value.ptr;
+        ch->replace = (hs[j].op == CORSGATE_HEADER_OP_SET);
+        ctx->replace |= ch->replace;
+
+        if (ch->value.data >= start && ch->value.data < end) {
+            ch->value.data = p;
+            p = ngx_cpymem(p, hs[j].value.ptr, hs[j].value.len);
+        }
+    }
+
+    return ctx;
+}
+
+
+/* whether a header name is one of names (lowcase: name is lowercase) */
+
+static ngx_inline ngx_uint_t
+ngx_http_corsgate_named(ngx_http_corsgate_names_t *names, u_char *name,
+    size_t len, ngx_uint_t lowcase)
+{
+    size_t         k, i;
+    const u_char  *p;
+
+    if (!(names->lengths & ((uint64_t) 1 << (len & 63)))) {
+        return 0;
+    }
+
+    for (k = 0; k < names->n; k++) {
+        if (names->names[k].len != len) {
+            continue;
+        }
+
+        p = names->names[k].ptr;
+
+        if (lowcase) {
+            for (i = 0; i < len && name[i] == p[i]; i++) { /* void */ }
+
+        } else {
+            for (i = 0; i < len && ngx_tolower(name[i]) == p[i]; i++) {
+                /* void */
+            }
+        }
+
+        if (i == len) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static void
+ngx_http_corsgate_names_init(ngx_http_corsgate_names_t *names,
+    const corsgate_slice *s, size_t n)
+{
+    size_t  k;
+
+    names->names = s;
+    names->n = n;
+    names->lengths = 0;
+
+    for (k = 0; k < n; k++) {
+        names->lengths |= (uint64_t) 1 << (s[k].len & 63);
+    }
 }
 
 
@@ -429,16 +622,16 @@ static ngx_int_t
 ngx_http_corsgate_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    const char         *reason;
-    corsgate_decision  *d;
+    const char               *reason;
+    ngx_http_corsgate_ctx_t  *ctx;
 
-    d = ngx_http_corsgate_decision(r->main);
-    if (d == NULL) {
+    ctx = ngx_http_corsgate_decision(r->main);
+    if (ctx == NULL) {
         v->not_found = 1;
         return NGX_OK;
     }
 
-    reason = corsgate_reason_str(d->reason);
+    reason = corsgate_reason_str(ctx->reason);
 
     v->len = ngx_strlen(reason);
     v->valid = 1;
@@ -992,7 +1185,9 @@ ngx_http_corsgate_add_variables(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_corsgate_init(ngx_conf_t *cf)
 {
+    size_t                      n;
     ngx_http_handler_pt        *h;
+    const corsgate_slice       *names;
     ngx_http_core_main_conf_t  *cmcf;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
@@ -1003,6 +1198,12 @@ ngx_http_corsgate_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_corsgate_handler;
+
+    names = corsgate_request_header_names(&n);
+    ngx_http_corsgate_names_init(&ngx_http_corsgate_request_names, names, n);
+
+    names = corsgate_owned_header_names(&n);
+    ngx_http_corsgate_names_init(&ngx_http_corsgate_owned_names, names, n);
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_corsgate_header_filter;
