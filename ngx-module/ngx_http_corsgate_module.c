@@ -51,25 +51,19 @@ typedef struct {
 /*
  * What a request keeps of its decision: corsgate_evaluate() writes the
  * decision (8 KB, more than a pool's small allocations) on the C stack,
- * and this compact copy of it goes into the request pool.  Header names
- * are static; values are static, borrowed from the policy (which the
- * configuration holds while any request of it runs), or copied into the
- * pool when the decision holds them (the echoed origin).
+ * and this compact copy of it goes into the request pool: the headers as
+ * corsgate_decision_header() gives them, names static, values static,
+ * borrowed from the policy (which the configuration holds while any
+ * request of it runs), or copied into the pool when the decision holds
+ * them (the echoed origin).
  */
-
-typedef struct {
-    ngx_str_t                    name;
-    ngx_str_t                    value;
-    ngx_uint_t                   replace;   /* CORSGATE_HEADER_OP_SET */
-} ngx_http_corsgate_header_t;
-
 
 typedef struct {
     corsgate_reason              reason;
     unsigned                     strip_upstream:1;
     unsigned                     replace:1; /* some header replaces */
     ngx_uint_t                   nheaders;
-    ngx_http_corsgate_header_t   headers[];
+    corsgate_header              headers[];
 } ngx_http_corsgate_ctx_t;
 
 
@@ -287,7 +281,7 @@ ngx_http_corsgate_header_filter(ngx_http_request_t *r)
     ngx_list_part_t               *part;
     ngx_table_elt_t               *h;
     ngx_http_corsgate_ctx_t       *ctx;
-    ngx_http_corsgate_header_t    *ch;
+    corsgate_header               *ch;
     ngx_http_corsgate_loc_conf_t  *clcf;
 
     if (r != r->main) {
@@ -342,9 +336,9 @@ ngx_http_corsgate_header_filter(ngx_http_request_t *r)
             for (j = 0; j < ctx->nheaders; j++) {
                 ch = &ctx->headers[j];
 
-                if (ch->replace
+                if (ch->op == CORSGATE_HEADER_OP_SET
                     && ch->name.len == h[i].key.len
-                    && ngx_strncasecmp(h[i].key.data, ch->name.data,
+                    && ngx_strncasecmp(h[i].key.data, (u_char *) ch->name.ptr,
                                        ch->name.len) == 0)
                 {
                     h[i].hash = 0;
@@ -362,9 +356,11 @@ ngx_http_corsgate_header_filter(ngx_http_request_t *r)
         }
 
         h->hash = 1;
-        h->key = ch->name;
-        h->value = ch->value;
-        h->lowcase_key = ch->name.data;
+        h->key.len = ch->name.len;
+        h->key.data = (u_char *) ch->name.ptr;
+        h->value.len = ch->value.len;
+        h->value.data = (u_char *) ch->value.ptr;
+        h->lowcase_key = h->key.data;
 #if (nginx_version >= 1023000)
         h->next = NULL;
 #endif
@@ -410,6 +406,7 @@ static ngx_http_corsgate_ctx_t *
 ngx_http_corsgate_evaluate(ngx_http_request_t *r, corsgate_policy *policy,
     corsgate_decision *d)
 {
+    uint64_t                  lengths;
     ngx_uint_t                i;
     corsgate_slice            detail;
     corsgate_result           rc;
@@ -420,7 +417,12 @@ ngx_http_corsgate_evaluate(ngx_http_request_t *r, corsgate_policy *policy,
 
     corsgate_request_init(&req, r->method_name.data, r->method_name.len);
 
-    /* only the lines corsgate reads, in order: the others it would ignore */
+    /*
+     * only the lines corsgate reads, in order: the others it would ignore;
+     * most are passed over on their name's length
+     */
+
+    lengths = ngx_http_corsgate_request_names.lengths;
 
     part = &r->headers_in.headers.part;
     h = part->elts;
@@ -437,10 +439,11 @@ ngx_http_corsgate_evaluate(ngx_http_request_t *r, corsgate_policy *policy,
             i = 0;
         }
 
-        if (ngx_http_corsgate_named(&ngx_http_corsgate_request_names,
-                                    h[i].lowcase_key ? h[i].lowcase_key
-                                                     : h[i].key.data,
-                                    h[i].key.len, h[i].lowcase_key != NULL))
+        if ((lengths & ((uint64_t) 1 << (h[i].key.len & 63)))
+            && ngx_http_corsgate_named(&ngx_http_corsgate_request_names,
+                                       h[i].lowcase_key ? h[i].lowcase_key
+                                                        : h[i].key.data,
+                                       h[i].key.len, h[i].lowcase_key != NULL))
         {
             (void) corsgate_request_add_header(&req, h[i].key.data,
                                                h[i].key.len, h[i].value.data,
@@ -484,74 +487,63 @@ ngx_http_corsgate_evaluate(ngx_http_request_t *r, corsgate_policy *policy,
 static ngx_http_corsgate_ctx_t *
 ngx_http_corsgate_keep(ngx_http_request_t *r, corsgate_decision *d)
 {
-    u_char                      *p, *start, *end;
-    size_t                       copy;
-    ngx_uint_t                   j, n;
-    corsgate_header              hs[CORSGATE_DECISION_MAX_HEADERS];
-    ngx_pool_t                  *pool;
-    ngx_pool_cleanup_t          *cln;
-    ngx_http_corsgate_ctx_t     *ctx;
-    ngx_http_corsgate_header_t  *ch;
-
-    start = (u_char *) d;
-    end = (u_char *) (d + 1);
-    copy = 0;
-
-    n = ngx_min(d->headers_len, CORSGATE_DECISION_MAX_HEADERS);
-
-    for (j = 0; j < n; j++) {
-        if (corsgate_decision_header(d, j, &hs[j]) != CORSGATE_RESULT_OK) {
-            n = j;
-            break;
-        }
-
-        if ((u_char *) hs[j].value.ptr >= start
-            && (u_char *) hs[j].value.ptr < end)
-        {
-            copy += hs[j].value.len;
-        }
-    }
-
-    /* the cleanup and the copy in one allocation, as one cleanup */
+    u_char                   *p, *start, *end;
+    ngx_uint_t                j, n, replace;
+    ngx_pool_t               *pool;
+    corsgate_header          *ch;
+    ngx_pool_cleanup_t       *cln;
+    ngx_http_corsgate_ctx_t  *ctx;
 
     pool = r->pool;
+    n = ngx_min(d->headers_len, CORSGATE_DECISION_MAX_HEADERS);
+
+    /* the cleanup and the copy in one allocation */
 
     cln = ngx_palloc(pool, sizeof(ngx_pool_cleanup_t)
                            + sizeof(ngx_http_corsgate_ctx_t)
-                           + n * sizeof(ngx_http_corsgate_header_t) + copy);
+                           + n * sizeof(corsgate_header));
     if (cln == NULL) {
         return NULL;
     }
 
     ctx = (ngx_http_corsgate_ctx_t *) (cln + 1);
 
-    cln->handler = ngx_http_corsgate_decision_marker;
-    cln->data = ctx;
-    cln->next = pool->cleanup;
-    pool->cleanup = cln;
-
-    ctx->reason = d->reason;
-    ctx->strip_upstream = d->strip_upstream;
-    ctx->replace = 0;
-    ctx->nheaders = n;
-
-    p = (u_char *) &ctx->headers[n];
+    start = (u_char *) d;
+    end = (u_char *) (d + 1);
+    replace = 0;
 
     for (j = 0; j < n; j++) {
         ch = &ctx->headers[j];
 
-        ch->name.len = hs[j].name.len;
-        ch->name.data = (u_char *) hs[j].name.ptr;
-        ch->value.len = hs[j].value.len;
-        ch->value.data = (u_char *) hs[j].value.ptr;
-        ch->replace = (hs[j].op == CORSGATE_HEADER_OP_SET);
-        ctx->replace |= ch->replace;
+        if (corsgate_decision_header(d, j, ch) != CORSGATE_RESULT_OK) {
+            n = j;
+            break;
+        }
 
-        if (ch->value.data >= start && ch->value.data < end) {
-            ch->value.data = p;
-            p = ngx_cpymem(p, hs[j].value.ptr, hs[j].value.len);
+        replace |= (ch->op == CORSGATE_HEADER_OP_SET);
+
+        if ((u_char *) ch->value.ptr >= start
+            && (u_char *) ch->value.ptr < end)
+        {
+            p = ngx_pnalloc(pool, ch->value.len);
+            if (p == NULL) {
+                return NULL;
+            }
+
+            ngx_memcpy(p, ch->value.ptr, ch->value.len);
+            ch->value.ptr = p;
         }
     }
+
+    ctx->reason = d->reason;
+    ctx->strip_upstream = d->strip_upstream;
+    ctx->replace = replace;
+    ctx->nheaders = n;
+
+    cln->handler = ngx_http_corsgate_decision_marker;
+    cln->data = ctx;
+    cln->next = pool->cleanup;
+    pool->cleanup = cln;
 
     return ctx;
 }
