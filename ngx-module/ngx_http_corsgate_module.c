@@ -89,6 +89,8 @@ static ngx_http_corsgate_ctx_t *ngx_http_corsgate_evaluate(
     ngx_http_request_t *r, corsgate_policy *policy, corsgate_decision *d);
 static ngx_http_corsgate_ctx_t *ngx_http_corsgate_keep(ngx_http_request_t *r,
     corsgate_decision *d);
+static ngx_inline void ngx_http_corsgate_set_header(ngx_table_elt_t *h,
+    corsgate_header *ch);
 static ngx_inline ngx_uint_t ngx_http_corsgate_named(
     ngx_http_corsgate_names_t *names, u_char *name, size_t len,
     ngx_uint_t lowcase);
@@ -276,9 +278,10 @@ ngx_http_corsgate_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_corsgate_header_filter(ngx_http_request_t *r)
 {
-    ngx_uint_t                     i, j;
+    ngx_uint_t                     i, j, n;
+    ngx_list_t                    *list;
     corsgate_decision              d;
-    ngx_list_part_t               *part;
+    ngx_list_part_t               *part, *last;
     ngx_table_elt_t               *h;
     ngx_http_corsgate_ctx_t       *ctx;
     corsgate_header               *ch;
@@ -347,26 +350,47 @@ ngx_http_corsgate_header_filter(ngx_http_request_t *r)
         }
     }
 
-    for (j = 0; j < ctx->nheaders; j++) {
-        ch = &ctx->headers[j];
+    /* in the list's last part when they all fit, as ngx_list_push() would */
 
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_ERROR;
+    list = &r->headers_out.headers;
+    last = list->last;
+    n = ctx->nheaders;
+
+    if (last->nelts + n <= list->nalloc) {
+        h = (ngx_table_elt_t *) last->elts + last->nelts;
+        last->nelts += n;
+
+        for (j = 0; j < n; j++) {
+            ngx_http_corsgate_set_header(&h[j], &ctx->headers[j]);
         }
 
-        h->hash = 1;
-        h->key.len = ch->name.len;
-        h->key.data = (u_char *) ch->name.ptr;
-        h->value.len = ch->value.len;
-        h->value.data = (u_char *) ch->value.ptr;
-        h->lowcase_key = h->key.data;
-#if (nginx_version >= 1023000)
-        h->next = NULL;
-#endif
+    } else {
+        for (j = 0; j < n; j++) {
+            h = ngx_list_push(list);
+            if (h == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_http_corsgate_set_header(h, &ctx->headers[j]);
+        }
     }
 
     return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_inline void
+ngx_http_corsgate_set_header(ngx_table_elt_t *h, corsgate_header *ch)
+{
+    h->hash = 1;
+    h->key.len = ch->name.len;
+    h->key.data = (u_char *) ch->name.ptr;
+    h->value.len = ch->value.len;
+    h->value.data = (u_char *) ch->value.ptr;
+    h->lowcase_key = h->key.data;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
 }
 
 
@@ -556,6 +580,8 @@ ngx_http_corsgate_named(ngx_http_corsgate_names_t *names, u_char *name,
     size_t len, ngx_uint_t lowcase)
 {
     size_t         k, i;
+    uint32_t       x4, y4;
+    uint64_t       x, y;
     const u_char  *p;
 
     if (!(names->lengths & ((uint64_t) 1 << (len & 63)))) {
@@ -570,7 +596,34 @@ ngx_http_corsgate_named(ngx_http_corsgate_names_t *names, u_char *name,
         p = names->names[k].ptr;
 
         if (lowcase) {
-            for (i = 0; i < len && name[i] == p[i]; i++) { /* void */ }
+
+            /* 8 and 4 bytes at a time: the names are up to 30 bytes */
+
+            for (i = 0; i + 8 <= len; i += 8) {
+                ngx_memcpy(&x, name + i, 8);
+                ngx_memcpy(&y, p + i, 8);
+
+                if (x != y) {
+                    break;
+                }
+            }
+
+            if (i + 8 <= len) {
+                continue;
+            }
+
+            if (i + 4 <= len) {
+                ngx_memcpy(&x4, name + i, 4);
+                ngx_memcpy(&y4, p + i, 4);
+
+                if (x4 != y4) {
+                    continue;
+                }
+
+                i += 4;
+            }
+
+            for ( /* void */ ; i < len && name[i] == p[i]; i++) { /* void */ }
 
         } else {
             for (i = 0; i < len && ngx_tolower(name[i]) == p[i]; i++) {
