@@ -431,12 +431,11 @@ ngx_http_corsgate_evaluate(ngx_http_request_t *r, corsgate_policy *policy,
     corsgate_decision *d)
 {
     uint64_t                  lengths;
-    ngx_uint_t                i;
     corsgate_slice            detail;
     corsgate_result           rc;
     corsgate_request          req;
     ngx_list_part_t          *part;
-    ngx_table_elt_t          *h;
+    ngx_table_elt_t          *h, *last;
     ngx_http_corsgate_ctx_t  *ctx;
 
     corsgate_request_init(&req, r->method_name.data, r->method_name.len);
@@ -448,30 +447,22 @@ ngx_http_corsgate_evaluate(ngx_http_request_t *r, corsgate_policy *policy,
 
     lengths = ngx_http_corsgate_request_names.lengths;
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
 
-    for (i = 0; /* void */ ; i++) {
+        h = part->elts;
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
+        for (last = h + part->nelts; h < last; h++) {
+
+            if ((lengths & ((uint64_t) 1 << (h->key.len & 63)))
+                && ngx_http_corsgate_named(&ngx_http_corsgate_request_names,
+                                           h->lowcase_key ? h->lowcase_key
+                                                          : h->key.data,
+                                           h->key.len, h->lowcase_key != NULL))
+            {
+                (void) corsgate_request_add_header(&req, h->key.data,
+                                                   h->key.len, h->value.data,
+                                                   h->value.len);
             }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if ((lengths & ((uint64_t) 1 << (h[i].key.len & 63)))
-            && ngx_http_corsgate_named(&ngx_http_corsgate_request_names,
-                                       h[i].lowcase_key ? h[i].lowcase_key
-                                                        : h[i].key.data,
-                                       h[i].key.len, h[i].lowcase_key != NULL))
-        {
-            (void) corsgate_request_add_header(&req, h[i].key.data,
-                                               h[i].key.len, h[i].value.data,
-                                               h[i].value.len);
         }
     }
 
