@@ -3,9 +3,10 @@
  * corsgate: CORS for nginx.
  *
  * The policy engine is libcorsgate (include/corsgate.h).  This module only
- * turns directives into a compiled policy at configuration time, hands each
- * main request's header lines to corsgate_evaluate() once, answers when the
- * decision says so, and writes the decision's headers on the response.
+ * turns directives into a compiled policy at configuration time, hands the
+ * header lines corsgate reads of each main request to corsgate_evaluate()
+ * once, answers when the decision says so, and writes the decision's
+ * headers on the response.
  *
  * Each cors_* directive is one field of the policy JSON document; fields
  * are inherited one by one (http, server, location).  "cors off" turns the
