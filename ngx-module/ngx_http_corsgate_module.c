@@ -89,7 +89,7 @@ static ngx_http_corsgate_ctx_t *ngx_http_corsgate_decision(
 static ngx_http_corsgate_ctx_t *ngx_http_corsgate_evaluate(
     ngx_http_request_t *r, corsgate_policy *policy, corsgate_decision *d);
 static ngx_http_corsgate_ctx_t *ngx_http_corsgate_keep(ngx_http_request_t *r,
-    corsgate_decision *d);
+    corsgate_decision *d, size_t room);
 static ngx_inline void ngx_http_corsgate_set_header(ngx_table_elt_t *h,
     corsgate_header *ch);
 static ngx_inline ngx_uint_t ngx_http_corsgate_named(
@@ -487,7 +487,9 @@ ngx_http_corsgate_evaluate(ngx_http_request_t *r, corsgate_policy *policy,
                       detail.len ? detail.ptr : (const uint8_t *) "");
     }
 
-    ctx = ngx_http_corsgate_keep(r, d);
+    /* the origin is what a decision usually echoes */
+
+    ctx = ngx_http_corsgate_keep(r, d, req.origin.len);
     if (ctx == NULL) {
         return NULL;
     }
@@ -498,12 +500,16 @@ ngx_http_corsgate_evaluate(ngx_http_request_t *r, corsgate_policy *policy,
 }
 
 
-/* the compact copy of *d, in a pool cleanup that marks it as ours */
+/*
+ * the compact copy of *d, in a pool cleanup that marks it as ours, with
+ * room for that many bytes of the values to copy (more are allocated)
+ */
 
 static ngx_http_corsgate_ctx_t *
-ngx_http_corsgate_keep(ngx_http_request_t *r, corsgate_decision *d)
+ngx_http_corsgate_keep(ngx_http_request_t *r, corsgate_decision *d,
+    size_t room)
 {
-    u_char                   *p, *start, *end;
+    u_char                   *p, *q, *start, *end;
     ngx_uint_t                j, n, replace;
     ngx_pool_t               *pool;
     corsgate_header          *ch;
@@ -513,16 +519,17 @@ ngx_http_corsgate_keep(ngx_http_request_t *r, corsgate_decision *d)
     pool = r->pool;
     n = ngx_min(d->headers_len, CORSGATE_DECISION_MAX_HEADERS);
 
-    /* the cleanup and the copy in one allocation */
+    /* the cleanup, the copy and the room in one allocation */
 
     cln = ngx_palloc(pool, sizeof(ngx_pool_cleanup_t)
                            + sizeof(ngx_http_corsgate_ctx_t)
-                           + n * sizeof(corsgate_header));
+                           + n * sizeof(corsgate_header) + room);
     if (cln == NULL) {
         return NULL;
     }
 
     ctx = (ngx_http_corsgate_ctx_t *) (cln + 1);
+    p = (u_char *) &ctx->headers[n];
 
     start = (u_char *) d;
     end = (u_char *) (d + 1);
@@ -538,17 +545,26 @@ ngx_http_corsgate_keep(ngx_http_request_t *r, corsgate_decision *d)
 
         replace |= (ch->op == CORSGATE_HEADER_OP_SET);
 
-        if ((u_char *) ch->value.ptr >= start
-            && (u_char *) ch->value.ptr < end)
+        if ((u_char *) ch->value.ptr < start
+            || (u_char *) ch->value.ptr >= end)
         {
-            p = ngx_pnalloc(pool, ch->value.len);
-            if (p == NULL) {
+            continue;
+        }
+
+        if (ch->value.len <= room) {
+            q = p;
+            p += ch->value.len;
+            room -= ch->value.len;
+
+        } else {
+            q = ngx_pnalloc(pool, ch->value.len);
+            if (q == NULL) {
                 return NULL;
             }
-
-            ngx_memcpy(p, ch->value.ptr, ch->value.len);
-            ch->value.ptr = p;
         }
+
+        ngx_memcpy(q, ch->value.ptr, ch->value.len);
+        ch->value.ptr = q;
     }
 
     ctx->reason = d->reason;
