@@ -8,7 +8,7 @@
 //! turned into ASCII (punycode) by `build_psl.rs`. A test checks that every
 //! ASCII rule gives the same answer here as in the `psl` crate.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use foldhash::fast::RandomState;
@@ -30,19 +30,30 @@ enum Kind {
 /// (`com.amazonaws.s3`, as `build_psl.rs` wrote them) for walking what lies
 /// below a name.
 struct List {
-    normal: HashSet<&'static str, RandomState>,
-    wildcard: HashSet<&'static str, RandomState>,
-    exception: HashSet<&'static str, RandomState>,
+    /// What the rules naming each name say: [`NORMAL`], [`WILDCARD`],
+    /// [`EXCEPTION`] bits, so that one lookup per suffix answers all three.
+    kinds: HashMap<&'static str, u8, RandomState>,
     by_reversed: Vec<(&'static str, Kind, &'static str)>,
+}
+
+/// [`List::kinds`] bit: `name` is a rule.
+const NORMAL: u8 = 1;
+/// [`List::kinds`] bit: `*.name` is a rule.
+const WILDCARD: u8 = 2;
+/// [`List::kinds`] bit: `!name` is a rule.
+const EXCEPTION: u8 = 4;
+
+impl List {
+    fn kinds(&self, name: &str) -> u8 {
+        self.kinds.get(name).copied().unwrap_or(0)
+    }
 }
 
 fn list() -> &'static List {
     static LIST: OnceLock<List> = OnceLock::new();
     LIST.get_or_init(|| {
         let mut l = List {
-            normal: HashSet::default(),
-            wildcard: HashSet::default(),
-            exception: HashSet::default(),
+            kinds: HashMap::default(),
             by_reversed: Vec::with_capacity(RULES.len() / 40),
         };
         for line in RULES.lines() {
@@ -57,10 +68,10 @@ fn list() -> &'static List {
                 "e" => Kind::Exception,
                 _ => Kind::Normal,
             };
-            match kind {
-                Kind::Normal => l.normal.insert(name),
-                Kind::Wildcard => l.wildcard.insert(name),
-                Kind::Exception => l.exception.insert(name),
+            *l.kinds.entry(name).or_default() |= match kind {
+                Kind::Normal => NORMAL,
+                Kind::Wildcard => WILDCARD,
+                Kind::Exception => EXCEPTION,
             };
             l.by_reversed.push((reversed, kind, name));
         }
@@ -149,24 +160,24 @@ pub fn public_suffix(host: &str) -> (&str, bool) {
     };
     let mut start = label_before(host.len());
     let mut best = (start, false);
+    // The suffix one label shorter, and what the rules say about it.
     let mut shorter: Option<usize> = None;
+    let mut shorter_kinds = 0;
     loop {
-        let suffix = &host[start..];
-        if l.exception.contains(suffix) {
+        let kinds = l.kinds(&host[start..]);
+        if kinds & EXCEPTION != 0 {
             // The exception's parent is the suffix, whatever else matches.
             best = (shorter.unwrap_or(start), true);
             break;
         }
-        if l.normal.contains(suffix) {
-            best = (start, true);
-        }
-        if shorter.is_some_and(|s| l.wildcard.contains(&host[s..])) {
+        if kinds & NORMAL != 0 || shorter_kinds & WILDCARD != 0 {
             best = (start, true);
         }
         if start == 0 {
             break;
         }
         shorter = Some(start);
+        shorter_kinds = kinds;
         start = label_before(start - 1);
     }
     (&host[best.0..], best.1)
@@ -203,7 +214,7 @@ pub fn suffix_at_or_below(base: &str) -> Option<String> {
             Kind::Wildcard => {
                 // Any label the exceptions do not name.
                 let mut label = "example".to_owned();
-                while l.exception.contains(format!("{label}.{name}").as_str()) {
+                while l.kinds(&format!("{label}.{name}")) & EXCEPTION != 0 {
                     label.push('x');
                 }
                 Some(format!("{label}.{name}"))
