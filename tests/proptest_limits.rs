@@ -10,6 +10,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use corsgate::analysis::{Analyser, MAX_ANALYSIS_STEPS, MAX_REGEX_DFA_BYTES};
+use corsgate::config::{RawPolicy, MAX_NAMES, MAX_ORIGINS, MAX_POLICY_BYTES};
 use corsgate::origin::MAX_ORIGIN_LEN;
 use corsgate::Policy;
 use proptest::prelude::*;
@@ -83,10 +84,15 @@ fn policy_with(field: &str, n: usize) -> String {
 
 /// Loading 8 times as many entries costs about 8 times as much, in
 /// allocation calls and in bytes (64 times would be quadratic; 12 leaves
-/// room for tables that grow by doubling).
+/// room for tables that grow by doubling), up to the list's cap.
 fn assert_linear(field: &str) {
-    let small = load_cost(&policy_with(field, 2_000));
-    let large = load_cost(&policy_with(field, 16_000));
+    let n = if field == "allow_origins" {
+        MAX_ORIGINS
+    } else {
+        MAX_NAMES
+    };
+    let small = load_cost(&policy_with(field, n / 8));
+    let large = load_cost(&policy_with(field, n));
     let calls = large.0 as f64 / small.0 as f64;
     let bytes = large.1 as f64 / small.1 as f64;
     assert!(
@@ -238,5 +244,80 @@ fn error_report_is_bounded() {
         "a {}-byte error report for a {}-byte document",
         report.len(),
         json.len()
+    );
+}
+
+/// Each list is accepted up to its cap and refused one entry beyond, with
+/// the field, the count and the fix named: the caps are what bound the
+/// cost of loading a policy (`make bench-policy-load`, "maximum accepted
+/// policy").
+#[test]
+fn lists_are_capped() {
+    for (field, max) in [
+        ("allow_origins", MAX_ORIGINS),
+        ("allow_methods", MAX_NAMES),
+        ("allow_headers", MAX_NAMES),
+        ("expose_headers", MAX_NAMES),
+    ] {
+        let at_cap = policy_with(field, max);
+        assert!(at_cap.len() < MAX_POLICY_BYTES, "{field}");
+        Policy::from_json(at_cap.as_bytes()).unwrap_or_else(|e| panic!("{field}: {e}"));
+        let Err(err) = Policy::from_json(policy_with(field, max + 1).as_bytes()) else {
+            panic!("{field}: {} entries accepted", max + 1);
+        };
+        assert_eq!(err.errors.len(), 1, "{err}");
+        let e = &err.errors[0];
+        assert_eq!(e.field, field);
+        assert!(
+            e.message.starts_with(&format!(
+                "lists {} entries; at most {max} are accepted",
+                max + 1
+            )),
+            "{e}"
+        );
+    }
+}
+
+/// A JSON document over the size cap is refused before it is parsed.
+#[test]
+fn documents_are_capped() {
+    let pad = " ".repeat(MAX_POLICY_BYTES);
+    let json = format!("{{\"allow_origins\": [\"https://a.com\"]}}{pad}");
+    let Err(err) = Policy::from_json(json.as_bytes()) else {
+        panic!("a {}-byte document accepted", json.len());
+    };
+    let err = err.to_string();
+    assert!(
+        err.starts_with(&format!(
+            "policy: the document is {} bytes; a policy is at most {MAX_POLICY_BYTES} bytes",
+            json.len()
+        )),
+        "{err}"
+    );
+    let json = format!("{{\"allow_origins\": [\"https://a.com\"]}}{}", &pad[200..]);
+    Policy::from_json(json.as_bytes()).unwrap();
+}
+
+/// Without a document (NGINX directives, `corsgate_builder_set`) the list
+/// values together are capped the same: 1,000 methods of 8 KiB pass the
+/// entry cap but not the byte cap.
+#[test]
+fn text_values_are_capped() {
+    let mut raw = RawPolicy::new();
+    raw.set_text("allow_origins", vec!["https://a.com".into()])
+        .unwrap();
+    let methods: Vec<String> = (0..MAX_NAMES)
+        .map(|i| format!("M{i}{}", "X".repeat(8 << 10)))
+        .collect();
+    raw.set_text("allow_methods", methods).unwrap();
+    let Err(err) = Policy::compile(&raw) else {
+        panic!("8 MiB of methods accepted");
+    };
+    let e = &err.errors[0];
+    assert_eq!(e.field, "allow_methods", "{err}");
+    assert!(
+        e.message
+            .contains(&format!("at most {MAX_POLICY_BYTES} are accepted together")),
+        "{e}"
     );
 }
