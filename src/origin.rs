@@ -237,7 +237,8 @@ fn is_special_scheme(scheme: &str) -> bool {
 /// Runs at policy load only: WHATWG URL host parsing (the `url` crate)
 /// is the truth, plus DNS length limits on domain names.
 fn host_problem(scheme: &str, host: &str, fast: bool) -> Option<HostProblem> {
-    if is_special_scheme(scheme) && !(fast && is_canonical_domain(host.as_bytes())) {
+    let (canonical, longest_label) = scan_domain(host.as_bytes());
+    if is_special_scheme(scheme) && !(fast && canonical) {
         let canonical = match url::Url::parse(&format!("{scheme}://{host}/")) {
             Ok(u) => u.host_str().unwrap_or_default().to_owned(),
             Err(e) => return Some(HostProblem::Invalid(e.to_string())),
@@ -255,11 +256,7 @@ fn host_problem(scheme: &str, host: &str, fast: bool) -> Option<HostProblem> {
             "longer than {MAX_HOST_LEN} bytes, the most DNS carries"
         )));
     }
-    let (longest, _) = name.bytes().fold((0, 0), |(longest, run), b| {
-        let run = if b == b'.' { 0 } else { run + 1 };
-        (usize::max(longest, run), run)
-    });
-    if longest > MAX_LABEL_LEN {
+    if longest_label > MAX_LABEL_LEN {
         return Some(HostProblem::Invalid(format!(
             "a label is longer than {MAX_LABEL_LEN} bytes, the most DNS carries"
         )));
@@ -267,28 +264,30 @@ fn host_problem(scheme: &str, host: &str, fast: bool) -> Option<HostProblem> {
     None
 }
 
-/// True when WHATWG URL host parsing for a special scheme is sure to
-/// return `host` unchanged, decided in one pass without the `url` crate:
-/// lowercase `[a-z0-9_-]` labels, none empty (an optional trailing dot),
-/// none starting with `xn--` (punycode, which UTS 46 decodes and
-/// validates), and a last label that starts with a letter (so the host
-/// does not "end in a number" and is not parsed as IPv4). Every other
-/// host goes through the `url` crate; the tests below check that the two
-/// agree.
-pub(crate) fn is_canonical_domain(host: &[u8]) -> bool {
+/// One pass over `host` (a trailing dot aside): whether it is a canonical
+/// domain, and its longest label in bytes.
+///
+/// Canonical: WHATWG URL host parsing for a special scheme is sure to
+/// return `host` unchanged, decided without the `url` crate: lowercase
+/// `[a-z0-9_-]` labels, none empty (an optional trailing dot), none
+/// starting with `xn--` (punycode, which UTS 46 decodes and validates),
+/// and a last label that starts with a letter (so the host does not "end
+/// in a number" and is not parsed as IPv4). Every other host goes through
+/// the `url` crate; the tests below check that the two agree.
+fn scan_domain(host: &[u8]) -> (bool, usize) {
     let name = host.strip_suffix(b".").unwrap_or(host);
-    let mut label = 0;
-    for (i, &b) in name.iter().enumerate() {
-        if b == b'.' {
-            if i == label {
-                return false;
-            }
-            label = i + 1;
-        } else if !LABEL[b as usize] || (i == label && name[i..].starts_with(b"xn--")) {
-            return false;
-        }
+    let mut canonical = true;
+    let mut longest = 0;
+    let mut last_first = 0;
+    for label in name.split(|&b| b == b'.') {
+        longest = longest.max(label.len());
+        canonical = canonical
+            && !label.is_empty()
+            && !label.starts_with(b"xn--")
+            && label.iter().all(|&b| LABEL[b as usize]);
+        last_first = label.first().copied().unwrap_or(0);
     }
-    name.get(label).is_some_and(u8::is_ascii_lowercase)
+    (canonical && last_first.is_ascii_lowercase(), longest)
 }
 
 enum HostProblem {
@@ -633,6 +632,10 @@ pub fn is_loopback_host(host: &str) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn is_canonical_domain(host: &[u8]) -> bool {
+        scan_domain(host).0
+    }
 
     /// jub0bs/cors TestParsePattern "wildcard character sequence followed
     /// by 252 chars": a wildcard whose base leaves no room for one more
