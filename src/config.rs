@@ -82,6 +82,9 @@ impl PolicyError {
 /// the analysis bounds (`crate::analysis`) this bounds what loading a
 /// policy costs (`make bench-policy-load`).
 pub const MAX_ORIGINS: usize = 100_000;
+/// Most subdomain wildcards (`scheme://*.domain`) among them: each costs a
+/// walk of the Public Suffix List and a suffix-table entry.
+pub const MAX_WILDCARDS: usize = 10_000;
 /// Most entries each of `allow_methods`, `allow_headers` and
 /// `expose_headers` may list.
 pub const MAX_NAMES: usize = 1_000;
@@ -198,6 +201,15 @@ impl RawPolicy {
     pub fn get(&self, field: &str) -> Option<&RawValue> {
         self.fields.get(field)
     }
+}
+
+/// True for an `allow_origins` entry spelled as a subdomain wildcard
+/// (`scheme://*.…`), valid or not.
+fn is_wildcard(origin: &str) -> bool {
+    !origin.starts_with("regex:")
+        && origin
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest.starts_with("*."))
 }
 
 /// Parses a JSON object keeping every key in order, repeated ones too
@@ -352,6 +364,21 @@ impl<'a> Reader<'a> {
                 ),
             );
             return None;
+        }
+        if field == "allow_origins" {
+            let wildcards = list.iter().filter(|o| is_wildcard(o)).count();
+            if wildcards > MAX_WILDCARDS {
+                self.error(
+                    field,
+                    None,
+                    format!(
+                        "lists {wildcards} subdomain wildcards; at most {MAX_WILDCARDS} are accepted \
+                         (so that a policy loads in bounded time); use one wildcard on a common \
+                         parent domain, a regex: pattern, or list the hosts"
+                    ),
+                );
+                return None;
+            }
         }
         self.list_bytes += list.iter().map(String::len).sum::<usize>();
         if self.list_bytes > MAX_POLICY_BYTES {

@@ -10,7 +10,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use corsgate::analysis::{Analyser, MAX_ANALYSIS_STEPS, MAX_REGEX_DFA_BYTES};
-use corsgate::config::{RawPolicy, MAX_NAMES, MAX_ORIGINS, MAX_POLICY_BYTES};
+use corsgate::config::{RawPolicy, MAX_NAMES, MAX_ORIGINS, MAX_POLICY_BYTES, MAX_WILDCARDS};
 use corsgate::origin::MAX_ORIGIN_LEN;
 use corsgate::Policy;
 use proptest::prelude::*;
@@ -276,6 +276,32 @@ fn lists_are_capped() {
             "{e}"
         );
     }
+}
+
+/// Subdomain wildcards (a Public Suffix List walk each) are capped apart,
+/// among the origins.
+#[test]
+fn wildcards_are_capped() {
+    let policy = |n: usize| {
+        let mut list: Vec<String> = (0..n)
+            .map(|i| format!("https://*.w{i}.example.com"))
+            .collect();
+        list.extend((0..1_000).map(|i| format!("https://e{i}.example.com")));
+        serde_json::json!({ "allow_origins": list, "allow_credentials": true }).to_string()
+    };
+    Policy::from_json(policy(MAX_WILDCARDS).as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let Err(err) = Policy::from_json(policy(MAX_WILDCARDS + 1).as_bytes()) else {
+        panic!("{} wildcards accepted", MAX_WILDCARDS + 1);
+    };
+    assert_eq!(err.errors.len(), 1, "{err}");
+    assert_eq!(err.errors[0].field, "allow_origins");
+    assert!(
+        err.errors[0].message.starts_with(&format!(
+            "lists {} subdomain wildcards; at most {MAX_WILDCARDS} are accepted",
+            MAX_WILDCARDS + 1
+        )),
+        "{err}"
+    );
 }
 
 /// A JSON document over the size cap is refused before it is parsed.
