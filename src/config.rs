@@ -207,9 +207,7 @@ impl RawPolicy {
 /// (`scheme://*.…`), valid or not.
 fn is_wildcard(origin: &str) -> bool {
     !origin.starts_with("regex:")
-        && origin
-            .split_once("://")
-            .is_some_and(|(_, rest)| rest.starts_with("*."))
+        && crate::origin::split_at_slashes(origin).is_some_and(|(_, rest)| rest.starts_with("*."))
 }
 
 /// Parses a JSON object keeping every key in order, repeated ones too

@@ -418,7 +418,7 @@ static CLASS: [u8; 256] = {
 };
 
 /// `text.split_once("://")`, without building a substring searcher.
-fn split_at_slashes(text: &str) -> Option<(&str, &str)> {
+pub(crate) fn split_at_slashes(text: &str) -> Option<(&str, &str)> {
     let bytes = text.as_bytes();
     let mut from = 0;
     while let Some(i) = bytes.get(from..)?.iter().position(|&b| b == b':') {
