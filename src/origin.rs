@@ -278,16 +278,22 @@ fn scan_domain(host: &[u8]) -> (bool, usize) {
     let name = host.strip_suffix(b".").unwrap_or(host);
     let mut canonical = true;
     let mut longest = 0;
-    let mut last_first = 0;
-    for label in name.split(|&b| b == b'.') {
-        longest = longest.max(label.len());
-        canonical = canonical
-            && !label.is_empty()
-            && !label.starts_with(b"xn--")
-            && label.iter().all(|&b| LABEL[b as usize]);
-        last_first = label.first().copied().unwrap_or(0);
+    // The start of the label being read.
+    let mut start = 0;
+    for (i, &b) in name.iter().enumerate() {
+        if b == b'.' {
+            let label = name.get(start..i).unwrap_or_default();
+            canonical &= !label.is_empty() && !label.starts_with(b"xn--");
+            longest = longest.max(label.len());
+            start = i + 1;
+        } else {
+            canonical &= LABEL[b as usize];
+        }
     }
-    (canonical && last_first.is_ascii_lowercase(), longest)
+    let last = name.get(start..).unwrap_or_default();
+    longest = longest.max(last.len());
+    canonical &= !last.starts_with(b"xn--") && last.first().is_some_and(u8::is_ascii_lowercase);
+    (canonical, longest)
 }
 
 enum HostProblem {
