@@ -517,9 +517,10 @@ fn parse_pattern_with(text: &str, fast: bool) -> Result<OriginPattern, String> {
     let Some((host, port)) = split_host_port(rest.as_bytes()) else {
         return Err("invalid host or port; write scheme://host[:port]".into());
     };
-    // The parts are slices of an ASCII string.
-    let host = std::str::from_utf8(host).unwrap_or_default();
-    let port_text = port.map(|p| std::str::from_utf8(p).unwrap_or_default());
+    // The parts are slices of `rest`: host, then `:` and the port.
+    let host_len = host.len();
+    let host = rest.get(..host_len).unwrap_or_default();
+    let port_text = port.map(|_| rest.get(host_len + 1..).unwrap_or_default());
     let port = match port_text {
         None => PortSpec::Default,
         Some("*") => PortSpec::Any,
