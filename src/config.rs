@@ -78,6 +78,21 @@ impl PolicyError {
     }
 }
 
+/// Most entries `allow_origins` may list. With [`MAX_POLICY_BYTES`] and
+/// the analysis bounds (`crate::analysis`) this bounds what loading a
+/// policy costs (`make bench-policy-load`).
+pub const MAX_ORIGINS: usize = 100_000;
+/// Most subdomain wildcards (`scheme://*.domain`) among them: each costs a
+/// walk of the Public Suffix List and a suffix-table entry.
+pub const MAX_WILDCARDS: usize = 10_000;
+/// Most entries each of `allow_methods`, `allow_headers` and
+/// `expose_headers` may list.
+pub const MAX_NAMES: usize = 1_000;
+/// Largest policy, in bytes: a JSON document, and all list values of a
+/// policy together (which hosts that set fields one at a time, like the
+/// NGINX directives, reach without a document).
+pub const MAX_POLICY_BYTES: usize = 4 << 20;
+
 /// Most problems a report lists; the rest are counted.
 pub const MAX_REPORTED_ERRORS: usize = 50;
 /// Longest value echoed in a report, in characters.
@@ -188,12 +203,31 @@ impl RawPolicy {
     }
 }
 
+/// True for an `allow_origins` entry spelled as a subdomain wildcard
+/// (`scheme://*.…`), valid or not.
+fn is_wildcard(origin: &str) -> bool {
+    !origin.starts_with("regex:")
+        && crate::origin::split_at_slashes(origin).is_some_and(|(_, rest)| rest.starts_with("*."))
+}
+
 /// Parses a JSON object keeping every key in order, repeated ones too
 /// (`serde_json::Value` would silently keep the last).
 fn parse_object(json: &[u8]) -> Result<Vec<(String, Value)>, PolicyError> {
     // A UTF-8 byte order mark (editors on Windows write one) is not JSON
     // but means nothing here: skip it, as every reader comes through here.
     let json = json.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(json);
+    if json.len() > MAX_POLICY_BYTES {
+        return Err(PolicyError::one(
+            "policy",
+            None,
+            format!(
+                "the document is {} bytes; a policy is at most {MAX_POLICY_BYTES} bytes (so that it \
+                 loads in bounded time); allow sets of origins with subdomain wildcards \
+                 (\"https://*.example.com\") or a regex: pattern instead of listing each",
+                json.len()
+            ),
+        ));
+    }
     struct Entries;
 
     impl<'de> serde::de::Visitor<'de> for Entries {
@@ -276,6 +310,8 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 pub(crate) struct Reader<'a> {
     raw: &'a RawPolicy,
     pub(crate) errors: Vec<ConfigError>,
+    /// Bytes of list values read so far, against [`MAX_POLICY_BYTES`].
+    list_bytes: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -283,6 +319,7 @@ impl<'a> Reader<'a> {
         Reader {
             raw,
             errors: Vec::new(),
+            list_bytes: 0,
         }
     }
 
@@ -299,8 +336,66 @@ impl<'a> Reader<'a> {
         });
     }
 
-    /// A list of strings; `None` when unset or mistyped.
+    /// A list of strings; `None` when unset, mistyped or over a size
+    /// bound ([`MAX_ORIGINS`], [`MAX_NAMES`], [`MAX_POLICY_BYTES`]).
     pub(crate) fn list(&mut self, field: &str) -> Option<Vec<String>> {
+        let list = self.list_unbounded(field)?;
+        let max = if field == "allow_origins" {
+            MAX_ORIGINS
+        } else {
+            MAX_NAMES
+        };
+        if list.len() > max {
+            let fix = if field == "allow_origins" {
+                "allow sets of origins with subdomain wildcards (\"https://*.example.com\") or a \
+                 regex: pattern instead of listing each"
+            } else {
+                "list only the names browsers will send or read"
+            };
+            self.error(
+                field,
+                None,
+                format!(
+                    "lists {} entries; at most {max} are accepted (so that a policy loads in \
+                     bounded time); {fix}",
+                    list.len()
+                ),
+            );
+            return None;
+        }
+        if field == "allow_origins" {
+            let wildcards = list.iter().filter(|o| is_wildcard(o)).count();
+            if wildcards > MAX_WILDCARDS {
+                self.error(
+                    field,
+                    None,
+                    format!(
+                        "lists {wildcards} subdomain wildcards; at most {MAX_WILDCARDS} are accepted \
+                         (so that a policy loads in bounded time); use one wildcard on a common \
+                         parent domain, a regex: pattern, or list the hosts"
+                    ),
+                );
+                return None;
+            }
+        }
+        self.list_bytes += list.iter().map(String::len).sum::<usize>();
+        if self.list_bytes > MAX_POLICY_BYTES {
+            self.error(
+                field,
+                None,
+                format!(
+                    "the policy's lists hold {} bytes up to this one; at most {MAX_POLICY_BYTES} are \
+                     accepted together (so that a policy loads in bounded time); allow sets of \
+                     origins with subdomain wildcards or a regex: pattern instead of listing each",
+                    self.list_bytes
+                ),
+            );
+            return None;
+        }
+        Some(list)
+    }
+
+    fn list_unbounded(&mut self, field: &str) -> Option<Vec<String>> {
         match self.raw.get(field)? {
             RawValue::Text(values) => Some(values.clone()),
             RawValue::Json(Value::Array(items)) => {

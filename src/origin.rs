@@ -236,8 +236,9 @@ fn is_special_scheme(scheme: &str) -> bool {
 /// serializes for `scheme`, naming the canonical host when there is one.
 /// Runs at policy load only: WHATWG URL host parsing (the `url` crate)
 /// is the truth, plus DNS length limits on domain names.
-fn host_problem(scheme: &str, host: &str) -> Option<HostProblem> {
-    if is_special_scheme(scheme) {
+fn host_problem(scheme: &str, host: &str, fast: bool) -> Option<HostProblem> {
+    let (canonical, longest_label) = scan_domain(host.as_bytes());
+    if is_special_scheme(scheme) && !(fast && canonical) {
         let canonical = match url::Url::parse(&format!("{scheme}://{host}/")) {
             Ok(u) => u.host_str().unwrap_or_default().to_owned(),
             Err(e) => return Some(HostProblem::Invalid(e.to_string())),
@@ -255,12 +256,44 @@ fn host_problem(scheme: &str, host: &str) -> Option<HostProblem> {
             "longer than {MAX_HOST_LEN} bytes, the most DNS carries"
         )));
     }
-    if name.split('.').any(|l| l.len() > MAX_LABEL_LEN) {
+    if longest_label > MAX_LABEL_LEN {
         return Some(HostProblem::Invalid(format!(
             "a label is longer than {MAX_LABEL_LEN} bytes, the most DNS carries"
         )));
     }
     None
+}
+
+/// One pass over `host` (a trailing dot aside): whether it is a canonical
+/// domain, and its longest label in bytes.
+///
+/// Canonical: WHATWG URL host parsing for a special scheme is sure to
+/// return `host` unchanged, decided without the `url` crate: lowercase
+/// `[a-z0-9_-]` labels, none empty (an optional trailing dot), none
+/// starting with `xn--` (punycode, which UTS 46 decodes and validates),
+/// and a last label that starts with a letter (so the host does not "end
+/// in a number" and is not parsed as IPv4). Every other host goes through
+/// the `url` crate; the tests below check that the two agree.
+fn scan_domain(host: &[u8]) -> (bool, usize) {
+    let name = host.strip_suffix(b".").unwrap_or(host);
+    let mut canonical = true;
+    let mut longest = 0;
+    // The start of the label being read.
+    let mut start = 0;
+    for (i, &b) in name.iter().enumerate() {
+        if b == b'.' {
+            let label = name.get(start..i).unwrap_or_default();
+            canonical &= !label.is_empty() && !label.starts_with(b"xn--");
+            longest = longest.max(label.len());
+            start = i + 1;
+        } else {
+            canonical &= LABEL[b as usize];
+        }
+    }
+    let last = name.get(start..).unwrap_or_default();
+    longest = longest.max(last.len());
+    canonical &= !last.starts_with(b"xn--") && last.first().is_some_and(u8::is_ascii_lowercase);
+    (canonical, longest)
 }
 
 enum HostProblem {
@@ -339,7 +372,7 @@ impl OriginPattern {
     /// The scheme the pattern is limited to, if any.
     pub fn scheme(&self) -> Option<&str> {
         match self {
-            OriginPattern::Exact(s) => s.split("://").next(),
+            OriginPattern::Exact(s) => Some(split_at_slashes(s).map_or(s.as_str(), |(s, _)| s)),
             OriginPattern::AnyPort { scheme, .. } | OriginPattern::Subdomains { scheme, .. } => {
                 Some(scheme)
             }
@@ -351,9 +384,9 @@ impl OriginPattern {
     pub fn host(&self) -> Option<&str> {
         match self {
             OriginPattern::Exact(s) => {
-                let rest = s.split_once("://").map(|(_, r)| r)?;
+                let (_, rest) = split_at_slashes(s)?;
                 let (host, _) = split_host_port(rest.as_bytes())?;
-                std::str::from_utf8(host).ok()
+                rest.get(..host.len())
             }
             OriginPattern::AnyPort { host, .. } => Some(host),
             OriginPattern::Subdomains { suffix, .. } => Some(suffix),
@@ -362,8 +395,56 @@ impl OriginPattern {
     }
 }
 
+/// [`CLASS`] bits: a byte that is not ASCII.
+const NON_ASCII: u8 = 1;
+/// [`CLASS`] bits: ASCII whitespace or a control character.
+const SPACE: u8 = 2;
+/// [`CLASS`] bits: an ASCII uppercase letter.
+const UPPER: u8 = 4;
+
+/// `CLASS[b]`: what [`parse_pattern`] refuses `b` for, as bits, so that
+/// one pass over a pattern finds them all.
+static CLASS: [u8; 256] = {
+    let mut t = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if !c.is_ascii() {
+            NON_ASCII
+        } else if c.is_ascii_whitespace() || c.is_ascii_control() {
+            SPACE
+        } else if c.is_ascii_uppercase() {
+            UPPER
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
+
+/// `text.split_once("://")`, without building a substring searcher.
+pub(crate) fn split_at_slashes(text: &str) -> Option<(&str, &str)> {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(i) = bytes.get(from..)?.iter().position(|&b| b == b':') {
+        let colon = from + i;
+        if bytes.get(colon + 1..colon + 3) == Some(b"//") {
+            return Some((text.get(..colon)?, text.get(colon + 3..)?));
+        }
+        from = colon + 1;
+    }
+    None
+}
+
 /// Parses one `allow_origins` entry, or says what to write instead.
 pub fn parse_pattern(text: &str) -> Result<OriginPattern, String> {
+    parse_pattern_with(text, true)
+}
+
+/// [`parse_pattern`], with `fast: false` sending every special-scheme host
+/// through the `url` crate (the reference the fast path is tested against).
+fn parse_pattern_with(text: &str, fast: bool) -> Result<OriginPattern, String> {
     if text == "*" {
         return Ok(OriginPattern::Any);
     }
@@ -380,7 +461,10 @@ pub fn parse_pattern(text: &str) -> Result<OriginPattern, String> {
                 .into(),
         );
     }
-    if text.to_ascii_lowercase().starts_with("file:") {
+    if text
+        .get(..5)
+        .is_some_and(|p| p.eq_ignore_ascii_case("file:"))
+    {
         return Err(
             "file: origins serialize as null and cannot be allowed safely; remove it".into(),
         );
@@ -395,22 +479,20 @@ pub fn parse_pattern(text: &str) -> Result<OriginPattern, String> {
             "longer than {MAX_ORIGIN_LEN} bytes, so no browser origin can match it; shorten it or use a wildcard"
         ));
     }
-    if !text.is_ascii() {
+    let class = text.bytes().fold(0, |c, b| c | CLASS[b as usize]);
+    if class & NON_ASCII != 0 {
         return Err("non-ASCII host; write internationalized names in punycode (xn--…)".into());
     }
-    if text
-        .bytes()
-        .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
-    {
+    if class & SPACE != 0 {
         return Err("whitespace or control characters; remove them".into());
     }
-    let lower = text.to_ascii_lowercase();
-    if lower != text {
+    if class & UPPER != 0 {
+        let lower = text.to_ascii_lowercase();
         return Err(format!(
             "origins are compared in their lowercase serialized form; write \"{lower}\""
         ));
     }
-    let Some((scheme, rest)) = text.split_once("://") else {
+    let Some((scheme, rest)) = split_at_slashes(text) else {
         return Err(
             "not an origin; write scheme://host[:port], e.g. \"https://app.example.com\"".into(),
         );
@@ -420,13 +502,13 @@ pub fn parse_pattern(text: &str) -> Result<OriginPattern, String> {
             "invalid scheme \"{scheme}\"; write e.g. \"https://\""
         ));
     }
-    if let Some(at) = rest.find('@') {
+    if let Some(at) = rest.bytes().position(|b| b == b'@') {
         return Err(format!(
             "origins carry no user info; write \"{scheme}://{}\"",
             &rest[at + 1..]
         ));
     }
-    if let Some(slash) = rest.find(['/', '?', '#']) {
+    if let Some(slash) = rest.bytes().position(|b| matches!(b, b'/' | b'?' | b'#')) {
         return Err(format!(
             "an origin has no path, query or trailing slash; write \"{scheme}://{}\"",
             &rest[..slash]
@@ -435,9 +517,10 @@ pub fn parse_pattern(text: &str) -> Result<OriginPattern, String> {
     let Some((host, port)) = split_host_port(rest.as_bytes()) else {
         return Err("invalid host or port; write scheme://host[:port]".into());
     };
-    // The parts are slices of an ASCII string.
-    let host = std::str::from_utf8(host).unwrap_or_default();
-    let port_text = port.map(|p| std::str::from_utf8(p).unwrap_or_default());
+    // The parts are slices of `rest`: host, then `:` and the port.
+    let host_len = host.len();
+    let host = rest.get(..host_len).unwrap_or_default();
+    let port_text = port.map(|_| rest.get(host_len + 1..).unwrap_or_default());
     let port = match port_text {
         None => PortSpec::Default,
         Some("*") => PortSpec::Any,
@@ -471,7 +554,7 @@ pub fn parse_pattern(text: &str) -> Result<OriginPattern, String> {
         {
             return Err("subdomain wildcards apply to domain names, not IP addresses".into());
         }
-        match host_problem(scheme, suffix) {
+        match host_problem(scheme, suffix, fast) {
             Some(HostProblem::Canonical(c)) => {
                 return Err(format!(
                     "browsers serialize the domain \"{suffix}\" as \"{c}\"; write \"{scheme}://*.{c}{}\"",
@@ -512,7 +595,7 @@ pub fn parse_pattern(text: &str) -> Result<OriginPattern, String> {
             "invalid host \"{host}\"; write a lowercase domain, IPv4 address or [IPv6] address"
         ));
     }
-    match host_problem(scheme, host) {
+    match host_problem(scheme, host, fast) {
         Some(HostProblem::Canonical(c)) => {
             return Err(format!(
                 "browsers serialize the host \"{host}\" as \"{c}\"; write \"{scheme}://{c}{}\"",
@@ -555,6 +638,11 @@ pub fn is_loopback_host(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn is_canonical_domain(host: &[u8]) -> bool {
+        scan_domain(host).0
+    }
 
     /// jub0bs/cors TestParsePattern "wildcard character sequence followed
     /// by 252 chars": a wildcard whose base leaves no room for one more
@@ -666,6 +754,157 @@ mod tests {
         err_contains("https://u@a.com", "user info");
         err_contains("https://*.127.0.0.1", "IP addresses");
         err_contains("https://a.com:99999", "invalid port");
+    }
+
+    /// Every string holding `://` in the shared vectors and the
+    /// conformance data (tests/vectors, tests/conformance), whatever field
+    /// it sits in, and every `allow_origins` entry.
+    fn origins_in_test_data() -> Vec<String> {
+        fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::String(s) if s.contains("://") => out.push(s.clone()),
+                serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+                serde_json::Value::Object(o) => {
+                    if let Some(serde_json::Value::Array(list)) = o.get("allow_origins") {
+                        out.extend(list.iter().filter_map(|v| v.as_str().map(str::to_owned)));
+                    }
+                    o.values().for_each(|v| walk(v, out));
+                }
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        for dir in ["tests/vectors", "tests/conformance"] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|e| e == "json") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    walk(&serde_json::from_str(&text).unwrap(), &mut out);
+                }
+            }
+        }
+        out
+    }
+
+    /// The fast path gives the `url` crate's verdict and message on every
+    /// origin of the test data.
+    #[test]
+    fn fast_path_agrees_on_test_data() {
+        let origins = origins_in_test_data();
+        assert!(origins.len() > 500, "{} origins", origins.len());
+        let mut fast = 0;
+        for text in &origins {
+            assert_eq!(
+                parse_pattern_with(text, true),
+                parse_pattern_with(text, false),
+                "{text}"
+            );
+            fast += usize::from(text.split_once("://").is_some_and(|(_, r)| {
+                is_canonical_domain(r.split(':').next().unwrap_or_default().as_bytes())
+            }));
+        }
+        // The data does exercise the fast path.
+        assert!(fast > 200, "{fast} of {}", origins.len());
+    }
+
+    /// Hosts near the edges of the fast path: punycode, IDNA, IPv4 in its
+    /// many spellings, numbers as the last label, trailing dots, DNS
+    /// length limits, uppercase, characters URL parsing refuses or maps.
+    fn host_strategy() -> impl Strategy<Value = String> {
+        let label = prop_oneof![
+            "[a-z]{1,8}",
+            "[a-z0-9_-]{1,10}",
+            "[0-9]{1,4}",
+            "0x[0-9a-f]{0,3}",
+            "0[0-7]{1,3}",
+            Just("xn--".to_owned()),
+            Just("xn--bcher-kva".to_owned()),
+            Just("xn--a".to_owned()),
+            Just("xn--zz".to_owned()),
+            Just("xn--nxasmq6b".to_owned()),
+            "xn--[a-z0-9-]{1,8}",
+            "[a-z]{2}--[a-z0-9]{1,4}",
+            "-[a-z]{1,3}",
+            "[a-z]{1,3}-",
+            "[a-zA-Z]{1,6}",
+            "[a-z]{63,64}",
+            Just("".to_owned()),
+            Just("localhost".to_owned()),
+            "[a-z%~!$&'()+;=^|]{1,4}",
+            "[a-zßéıſ\u{200d}\u{ad}]{1,4}",
+        ];
+        (proptest::collection::vec(label, 1..6), any::<bool>()).prop_map(|(labels, dot)| {
+            let mut host = labels.join(".");
+            if dot {
+                host.push('.');
+            }
+            host
+        })
+    }
+
+    fn pattern_strategy() -> impl Strategy<Value = String> {
+        let scheme = prop_oneof![
+            Just("https"),
+            Just("http"),
+            Just("wss"),
+            Just("ws"),
+            Just("ftp"),
+            Just("chrome-extension"),
+            Just("HTTPS"),
+        ];
+        let wildcard = prop_oneof![Just(""), Just(""), Just("*.")];
+        let port = prop_oneof![
+            Just(""),
+            Just(""),
+            Just(":8080"),
+            Just(":443"),
+            Just(":80"),
+            Just(":*"),
+            Just(":0"),
+            Just(":08080"),
+            Just(":65536"),
+            Just(":"),
+        ];
+        let host = prop_oneof![
+            host_strategy(),
+            host_strategy(),
+            "(25[0-6]|1?[0-9]{1,2})(\\.(25[0-6]|1?[0-9]{1,2})){0,4}\\.?",
+            Just("[::1]".to_owned()),
+            Just("[0:0::1]".to_owned()),
+            Just("[::ffff:127.0.0.1]".to_owned()),
+        ];
+        (scheme, wildcard, host, port).prop_map(|(s, w, h, p)| format!("{s}://{w}{h}{p}"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 4096, ..ProptestConfig::default() })]
+
+        /// Whole patterns: same result, same message, fast path or not.
+        #[test]
+        fn fast_path_agrees_on_patterns(text in pattern_strategy()) {
+            prop_assert_eq!(
+                parse_pattern_with(&text, true),
+                parse_pattern_with(&text, false),
+                "{}", text
+            );
+        }
+
+        /// The fast path's claim itself: a host it calls canonical is what
+        /// WHATWG URL parsing returns for it, for every special scheme.
+        #[test]
+        fn canonical_domains_are_what_url_parsing_returns(host in host_strategy()) {
+            if is_canonical_domain(host.as_bytes()) {
+                for scheme in ["http", "https", "ws", "wss", "ftp"] {
+                    let url = url::Url::parse(&format!("{scheme}://{host}/"));
+                    prop_assert_eq!(
+                        url.as_ref().ok().and_then(|u| u.host_str()),
+                        Some(host.as_str()),
+                        "{}: {:?}", scheme, url
+                    );
+                }
+            }
+        }
     }
 
     #[test]

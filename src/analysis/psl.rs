@@ -8,7 +8,7 @@
 //! turned into ASCII (punycode) by `build_psl.rs`. A test checks that every
 //! ASCII rule gives the same answer here as in the `psl` crate.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use foldhash::fast::RandomState;
@@ -30,19 +30,30 @@ enum Kind {
 /// (`com.amazonaws.s3`, as `build_psl.rs` wrote them) for walking what lies
 /// below a name.
 struct List {
-    normal: HashSet<&'static str, RandomState>,
-    wildcard: HashSet<&'static str, RandomState>,
-    exception: HashSet<&'static str, RandomState>,
+    /// What the rules naming each name say: [`NORMAL`], [`WILDCARD`],
+    /// [`EXCEPTION`] bits, so that one lookup per suffix answers all three.
+    kinds: HashMap<&'static str, u8, RandomState>,
     by_reversed: Vec<(&'static str, Kind, &'static str)>,
+}
+
+/// [`List::kinds`] bit: `name` is a rule.
+const NORMAL: u8 = 1;
+/// [`List::kinds`] bit: `*.name` is a rule.
+const WILDCARD: u8 = 2;
+/// [`List::kinds`] bit: `!name` is a rule.
+const EXCEPTION: u8 = 4;
+
+impl List {
+    fn kinds(&self, name: &str) -> u8 {
+        self.kinds.get(name).copied().unwrap_or(0)
+    }
 }
 
 fn list() -> &'static List {
     static LIST: OnceLock<List> = OnceLock::new();
     LIST.get_or_init(|| {
         let mut l = List {
-            normal: HashSet::default(),
-            wildcard: HashSet::default(),
-            exception: HashSet::default(),
+            kinds: HashMap::default(),
             by_reversed: Vec::with_capacity(RULES.len() / 40),
         };
         for line in RULES.lines() {
@@ -57,10 +68,10 @@ fn list() -> &'static List {
                 "e" => Kind::Exception,
                 _ => Kind::Normal,
             };
-            match kind {
-                Kind::Normal => l.normal.insert(name),
-                Kind::Wildcard => l.wildcard.insert(name),
-                Kind::Exception => l.exception.insert(name),
+            *l.kinds.entry(name).or_default() |= match kind {
+                Kind::Normal => NORMAL,
+                Kind::Wildcard => WILDCARD,
+                Kind::Exception => EXCEPTION,
             };
             l.by_reversed.push((reversed, kind, name));
         }
@@ -81,7 +92,45 @@ fn reversed(name: &str) -> String {
 }
 
 /// The rules whose name is `base` or lies below it, in reversed order.
-fn at_or_below(base: &str) -> impl Iterator<Item = &'static (&'static str, Kind, &'static str)> {
+fn at_or_below(base: &str) -> Vec<&'static (&'static str, Kind, &'static str)> {
+    // Most names (every wildcard base a user lists) have no rule below
+    // them: one binary search over the reversed name, built on the stack,
+    // says so without allocating.
+    let mut buf = [0u8; 256];
+    let Some(key) = reversed_into(base, &mut buf) else {
+        return walk_below(base);
+    };
+    let l = list();
+    let start = l
+        .by_reversed
+        .partition_point(|(r, _, _)| r.as_bytes() < key);
+    match l.by_reversed.get(start) {
+        Some((r, _, _)) if r.as_bytes().starts_with(key) => walk_below(base),
+        _ => Vec::new(),
+    }
+}
+
+/// [`reversed`] into `buf`, or `None` when it does not fit.
+fn reversed_into<'b>(name: &str, buf: &'b mut [u8]) -> Option<&'b [u8]> {
+    let out = buf.get_mut(..name.len())?;
+    // Each label of `name`, from the right, goes to the left of `out`.
+    let (mut at, mut end) = (0, name.len());
+    for (i, &b) in name.as_bytes().iter().enumerate().rev() {
+        if b == b'.' {
+            let label = name.as_bytes().get(i + 1..end)?;
+            out.get_mut(at..at + label.len())?.copy_from_slice(label);
+            *out.get_mut(at + label.len())? = b'.';
+            at += label.len() + 1;
+            end = i;
+        }
+    }
+    out.get_mut(at..)?
+        .copy_from_slice(name.as_bytes().get(..end)?);
+    Some(out)
+}
+
+/// [`at_or_below`] by walking the sorted rules, without the shortcut.
+fn walk_below(base: &str) -> Vec<&'static (&'static str, Kind, &'static str)> {
     let l = list();
     let key = reversed(base);
     let below = format!("{key}.");
@@ -90,11 +139,9 @@ fn at_or_below(base: &str) -> impl Iterator<Item = &'static (&'static str, Kind,
         .iter()
         // Every name starting with `key` is here, `jp.kawasaki-x` (a
         // sibling: '-' sorts before '.') among them; keep `key` and below.
-        .take_while({
-            let key = key.clone();
-            move |(r, _, _)| r.starts_with(key.as_str())
-        })
-        .filter(move |(r, _, _)| *r == key || r.starts_with(below.as_str()))
+        .take_while(|(r, _, _)| r.starts_with(key.as_str()))
+        .filter(|(r, _, _)| *r == key || r.starts_with(below.as_str()))
+        .collect()
 }
 
 /// The public suffix of `host` (the longest matching rule, exceptions
@@ -103,24 +150,35 @@ fn at_or_below(base: &str) -> impl Iterator<Item = &'static (&'static str, Kind,
 pub fn public_suffix(host: &str) -> (&str, bool) {
     let host = host.strip_suffix('.').unwrap_or(host);
     let l = list();
-    // Start of the suffix of 1, 2, … labels.
-    let mut starts: Vec<usize> = host.match_indices('.').map(|(i, _)| i + 1).collect();
-    starts.reverse();
-    starts.push(0);
-    let mut best = (starts[0], false);
-    for (k, &start) in starts.iter().enumerate() {
-        let suffix = &host[start..];
-        if l.exception.contains(suffix) {
+    // The start of the suffix of 1, 2, … labels, from the right; no
+    // allocation.
+    let label_before = |end: usize| {
+        host.as_bytes()
+            .get(..end)
+            .and_then(|b| b.iter().rposition(|&c| c == b'.'))
+            .map_or(0, |dot| dot + 1)
+    };
+    let mut start = label_before(host.len());
+    let mut best = (start, false);
+    // The suffix one label shorter, and what the rules say about it.
+    let mut shorter: Option<usize> = None;
+    let mut shorter_kinds = 0;
+    loop {
+        let kinds = l.kinds(&host[start..]);
+        if kinds & EXCEPTION != 0 {
             // The exception's parent is the suffix, whatever else matches.
-            best = (starts[k.saturating_sub(1)], true);
+            best = (shorter.unwrap_or(start), true);
             break;
         }
-        if l.normal.contains(suffix) {
+        if kinds & NORMAL != 0 || shorter_kinds & WILDCARD != 0 {
             best = (start, true);
         }
-        if k > 0 && l.wildcard.contains(&host[starts[k - 1]..]) {
-            best = (start, true);
+        if start == 0 {
+            break;
         }
+        shorter = Some(start);
+        shorter_kinds = kinds;
+        start = label_before(start - 1);
     }
     (&host[best.0..], best.1)
 }
@@ -149,18 +207,20 @@ pub fn suffix_at_or_below(base: &str) -> Option<String> {
         return Some(suffix.to_owned());
     }
     let l = list();
-    at_or_below(base).find_map(|(_, kind, name)| match kind {
-        Kind::Normal if *name != base => Some((*name).to_owned()),
-        Kind::Wildcard => {
-            // Any label the exceptions do not name.
-            let mut label = "example".to_owned();
-            while l.exception.contains(format!("{label}.{name}").as_str()) {
-                label.push('x');
+    at_or_below(base)
+        .into_iter()
+        .find_map(|(_, kind, name)| match kind {
+            Kind::Normal if *name != base => Some((*name).to_owned()),
+            Kind::Wildcard => {
+                // Any label the exceptions do not name.
+                let mut label = "example".to_owned();
+                while l.kinds(&format!("{label}.{name}")) & EXCEPTION != 0 {
+                    label.push('x');
+                }
+                Some(format!("{label}.{name}"))
             }
-            Some(format!("{label}.{name}"))
-        }
-        _ => None,
-    })
+            _ => None,
+        })
 }
 
 /// The public suffix rules at or below `base`, for building an automaton
@@ -228,6 +288,49 @@ mod tests {
         );
         assert_eq!(registrable_domain("intranet"), None);
         assert_eq!(registrable_domain("a.intranet"), Some("a.intranet"));
+    }
+
+    /// The no-allocation shortcut changes nothing: for every rule name, every
+    /// name above one, and names just beside them, the rules at or below
+    /// are those a walk of the sorted list finds, and those a scan of every
+    /// rule finds for a sample.
+    #[test]
+    fn ancestors_shortcut_agrees_with_the_walk() {
+        let l = list();
+        let mut bases: Vec<String> = Vec::new();
+        for (_, _, name) in &l.by_reversed {
+            for (i, b) in name.bytes().enumerate() {
+                if i == 0 || b == b'.' {
+                    let above = name[i..].trim_start_matches('.');
+                    bases.push(above.to_owned());
+                    bases.push(format!("a.{above}"));
+                    bases.push(format!("{above}x"));
+                }
+            }
+        }
+        bases.extend(["", "com.", "example.com", "kawasaki-x.jp", "jp-x"].map(str::to_owned));
+        // Longer than the stack buffer: the walk itself.
+        bases.push(format!("{}.com", "a".repeat(260)));
+        bases.push(format!("{}.com", "a".repeat(252)));
+        let mut nonempty = 0;
+        for base in &bases {
+            let mut buf = [0u8; 256];
+            if let Some(r) = reversed_into(base, &mut buf) {
+                assert_eq!(r, reversed(base).as_bytes(), "{base}");
+            }
+            let fast = at_or_below(base);
+            assert_eq!(fast, walk_below(base), "{base}");
+            nonempty += usize::from(!fast.is_empty());
+        }
+        assert!(nonempty > 9_000, "{nonempty} of {}", bases.len());
+        for base in bases.iter().step_by(97) {
+            let scan: Vec<_> = l
+                .by_reversed
+                .iter()
+                .filter(|(_, _, n)| n == base || n.ends_with(&format!(".{base}")))
+                .collect();
+            assert_eq!(at_or_below(base), scan, "{base}");
+        }
     }
 
     /// Every ASCII rule of the list gives the same answer here as in the

@@ -376,11 +376,13 @@ fn read_origins(
         if !seen.insert(text.as_str()) {
             continue; // duplicates are folded
         }
-        let field = format!("allow_origins[{i}]");
+        // Named only when reported: formatting it for every entry cost
+        // more than parsing one.
+        let field = || format!("allow_origins[{i}]");
         let pattern = match parse_pattern(text) {
             Ok(p) => p,
             Err(msg) => {
-                r.error(field, Some(text), msg);
+                r.error(field(), Some(text), msg);
                 continue;
             }
         };
@@ -388,12 +390,12 @@ fn read_origins(
         // automata, wildcards against the Public Suffix List.
         let checked = analyser.check(&pattern, credentials);
         warnings.extend(checked.warnings.into_iter().map(|message| ConfigError {
-            field: field.clone(),
+            field: field(),
             value: Some(text.clone()),
             message,
         }));
         if let Some(msg) = origin_problem(&pattern, credentials).or(checked.error) {
-            r.error(field, Some(text), msg);
+            r.error(field(), Some(text), msg);
             continue;
         }
         out.push(pattern);
