@@ -9,6 +9,7 @@
  *
  * filter_config (listener) and DynamicModuleFilterPerRoute.filter_config
  * (route, virtual host) are both a policy JSON document. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,26 @@ typedef struct cg_filter {
     corsgate_decision decision;
 } cg_filter;
 
+/* The lengths of the names corsgate reads in a request
+ * (corsgate_request_header_names) and of those it owns in a response
+ * (corsgate_owned_header_names), one bit per length (bit 63: 63 or more),
+ * set once by program_init. A line whose name has none of these lengths
+ * is none of those headers, so it is not offered to the library. */
+static uint64_t cg_request_name_lengths;
+static uint64_t cg_owned_name_lengths;
+
+/* corsgate_owned_header_names, kept by program_init for cg_is_owned. */
+static const corsgate_slice *cg_owned_names;
+static size_t cg_owned_names_len;
+
+/* How many per-route policies exist, in any listener. While there are
+ * none, no route can have one, and the request path skips asking Envoy
+ * for the route's (get_most_specific_route_config walks the route's
+ * per-filter configs on every call). A route's policy is created on the
+ * main thread before Envoy hands the route table to the workers, so a
+ * worker using that route sees the count above 0. */
+static atomic_size_t cg_route_policies;
+
 
 static void
 cg_log(envoy_dm_log_level level, const char *msg, size_t len, uint32_t line)
@@ -82,18 +103,19 @@ cg_respond(envoy_dm_filter_envoy env, uint32_t status, envoy_dm_header *headers,
            size_t n, envoy_dm_buffer details)
 {
     envoy_dm_header all[CORSGATE_DECISION_MAX_HEADERS + 1];
-    char code[12];
+    char code[3];
     size_t i;
-    int len;
 
     if (status < 200 || status > 299) {
         envoy_dynamic_module_callback_http_send_response(
             env, status, headers, n, (envoy_dm_buffer){NULL, 0}, details);
         return;
     }
-    len = snprintf(code, sizeof(code), "%u", (unsigned)status);
-    all[0] = (envoy_dm_header){":status", 7, code,
-                               len > 0 ? (size_t)len : 0};
+    /* Three digits, 200 to 299: no formatting call per preflight. */
+    code[0] = (char)('0' + status / 100);
+    code[1] = (char)('0' + status / 10 % 10);
+    code[2] = (char)('0' + status % 10);
+    all[0] = (envoy_dm_header){":status", 7, code, sizeof(code)};
     for (i = 0; i < n && i < CORSGATE_DECISION_MAX_HEADERS; i++) {
         all[i + 1] = headers[i];
     }
@@ -204,9 +226,57 @@ cleanup:
 }
 
 
+static uint64_t
+cg_length_bit(size_t len)
+{
+    return (uint64_t)1 << (len < 63 ? len : 63);
+}
+
+
+static uint64_t
+cg_length_mask(const corsgate_slice *names, size_t n)
+{
+    uint64_t mask = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        mask |= cg_length_bit(names[i].len);
+    }
+    return mask;
+}
+
+
+/* Whether a decision's header name (lowercase, as corsgate_decision_header
+ * gives it) is one corsgate owns: corsgate_is_owned_header for the
+ * lowercase names of the decision, without a call into the library. */
+static bool
+cg_is_owned(corsgate_slice name)
+{
+    size_t i;
+
+    if (!(cg_owned_name_lengths & cg_length_bit(name.len))) {
+        return false;
+    }
+    for (i = 0; i < cg_owned_names_len; i++) {
+        if (cg_owned_names[i].len == name.len
+            && memcmp(cg_owned_names[i].ptr, name.ptr, name.len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+
 CG_EXPORT const char *
 envoy_dynamic_module_on_program_init(void)
 {
+    const corsgate_slice *names;
+    size_t n;
+
+    names = corsgate_request_header_names(&n);
+    cg_request_name_lengths = cg_length_mask(names, n);
+    cg_owned_names = corsgate_owned_header_names(&cg_owned_names_len);
+    cg_owned_name_lengths = cg_length_mask(cg_owned_names, cg_owned_names_len);
     return ENVOY_DM_ABI_VERSION;
 }
 
@@ -308,7 +378,14 @@ envoy_dynamic_module_on_http_filter_per_route_config_new(envoy_dm_buffer name,
                                                          envoy_dm_buffer
                                                          config)
 {
-    return cg_compile(name, config, "per-route filter_config");
+    corsgate_policy *policy = cg_compile(name, config,
+                                         "per-route filter_config");
+
+    if (policy != NULL) {
+        atomic_fetch_add_explicit(&cg_route_policies, 1,
+                                  memory_order_relaxed);
+    }
+    return policy;
 }
 
 
@@ -316,7 +393,11 @@ CG_EXPORT void
 envoy_dynamic_module_on_http_filter_per_route_config_destroy(
     envoy_dm_route_module route)
 {
-    corsgate_policy_free((corsgate_policy *)route);
+    if (route != NULL) {
+        corsgate_policy_free((corsgate_policy *)route);
+        atomic_fetch_sub_explicit(&cg_route_policies, 1,
+                                  memory_order_relaxed);
+    }
 }
 
 
@@ -327,6 +408,11 @@ envoy_dynamic_module_on_http_filter_new(envoy_dm_config_module config,
     cg_filter *f;
 
     (void)filter_envoy;
+#ifdef CORSGATE_ENVOY_EMPTY_HOOKS
+    /* scripts/bench-envoy --instructions only: a module whose hooks do
+     * nothing keeps nothing per stream (any non-NULL pointer will do). */
+    return config;
+#endif
     f = malloc(sizeof(*f));
     if (f == NULL) {
         return NULL;
@@ -340,6 +426,10 @@ envoy_dynamic_module_on_http_filter_new(envoy_dm_config_module config,
 CG_EXPORT void
 envoy_dynamic_module_on_http_filter_destroy(envoy_dm_filter_module filter)
 {
+#ifdef CORSGATE_ENVOY_EMPTY_HOOKS
+    (void)filter;
+    return;
+#endif
     free((cg_filter *)filter);
 }
 
@@ -373,6 +463,42 @@ cg_get_lines(envoy_dm_filter_envoy env, envoy_dm_header_kind kind,
 }
 
 
+#ifdef CORSGATE_ENVOY_REQUEST_BY_NAME
+/* Alternative measured by scripts/bench-envoy --instructions
+ * (BENCH_ALTERNATIVES=1), not built otherwise: the method and each name
+ * corsgate reads, one get_header call each, instead of the whole list.
+ * Envoy builds a lowercase copy of every name it is asked for (heap-
+ * allocated past 22 bytes) before looking it up, which costs more than
+ * reading every line. */
+static void
+cg_read_request(envoy_dm_filter_envoy env, corsgate_request *req)
+{
+    const corsgate_slice *names;
+    envoy_dm_buffer v = {NULL, 0};
+    size_t n, i, j, count = 0;
+
+    envoy_dynamic_module_callback_http_get_header(
+        env, ENVOY_DM_REQUEST_HEADERS, CG_BUF(":method"), &v, 0, &count);
+    corsgate_request_init(req, (const uint8_t *)v.ptr, v.length);
+    names = corsgate_request_header_names(&n);
+    for (i = 0; i < n; i++) {
+        count = 0;
+        v = (envoy_dm_buffer){NULL, 0};
+        envoy_dynamic_module_callback_http_get_header(
+            env, ENVOY_DM_REQUEST_HEADERS, CG_SLICE_BUF(names[i]), &v, 0,
+            &count);
+        for (j = 0; j < count; j++) {
+            if (j > 0) {
+                envoy_dynamic_module_callback_http_get_header(
+                    env, ENVOY_DM_REQUEST_HEADERS, CG_SLICE_BUF(names[i]), &v,
+                    j, NULL);
+            }
+            corsgate_request_add_header(req, names[i].ptr, names[i].len,
+                                        (const uint8_t *)v.ptr, v.length);
+        }
+    }
+}
+#else
 static bool
 cg_name_is(const envoy_dm_envoy_header *line, const char *name, size_t len)
 {
@@ -380,7 +506,8 @@ cg_name_is(const envoy_dm_envoy_header *line, const char *name, size_t len)
 }
 
 
-/* Offer every request line to corsgate, which keeps the ones it reads. The
+/* Offer corsgate every request line whose name could be one it reads (see
+ * cg_request_name_lengths), in order; it keeps the ones it reads. The
  * slices borrow Envoy's memory, valid until this hook returns. Lines that
  * cannot be read leave a request without Origin: nothing is allowed. */
 static void
@@ -402,15 +529,41 @@ cg_read_request(envoy_dm_filter_envoy env, corsgate_request *req)
         corsgate_request_init(req, NULL, 0);
     }
     for (i = 0; i < len; i++) {
-        corsgate_request_add_header(req, (const uint8_t *)lines[i].key_ptr,
-                                    lines[i].key_length,
-                                    (const uint8_t *)lines[i].value_ptr,
-                                    lines[i].value_length);
+        if (cg_request_name_lengths & cg_length_bit(lines[i].key_length)) {
+            corsgate_request_add_header(
+                req, (const uint8_t *)lines[i].key_ptr, lines[i].key_length,
+                (const uint8_t *)lines[i].value_ptr, lines[i].value_length);
+        }
     }
     free(heap);
 }
+#endif
 
 
+#ifdef CORSGATE_ENVOY_RESPONSE_BY_NAME
+/* Alternative measured by scripts/bench-envoy --instructions
+ * (BENCH_ALTERNATIVES=1), not built otherwise: one get_header call per
+ * owned name instead of reading the response's lines. */
+static bool
+cg_response_has_owned(envoy_dm_filter_envoy env)
+{
+    const corsgate_slice *owned;
+    envoy_dm_buffer v;
+    size_t n, i, count;
+
+    owned = corsgate_owned_header_names(&n);
+    for (i = 0; i < n; i++) {
+        count = 0;
+        envoy_dynamic_module_callback_http_get_header(
+            env, ENVOY_DM_RESPONSE_HEADERS, CG_SLICE_BUF(owned[i]), &v, 0,
+            &count);
+        if (count > 0) {
+            return true;
+        }
+    }
+    return false;
+}
+#else
 /* True when the response has a header corsgate owns, or may have one (its
  * lines cannot be read). */
 static bool
@@ -423,13 +576,17 @@ cg_response_has_owned(envoy_dm_filter_envoy env)
 
     found = !cg_get_lines(env, ENVOY_DM_RESPONSE_HEADERS, stack, &heap,
                           &lines, &len);
+    /* Envoy keeps every header name lowercase (its header maps take only
+     * lowercase keys), so the exact compare of cg_is_owned is
+     * corsgate_is_owned_header here. */
     for (i = 0; i < len && !found; i++) {
-        found = corsgate_is_owned_header((const uint8_t *)lines[i].key_ptr,
-                                         lines[i].key_length);
+        found = cg_is_owned((corsgate_slice){
+            (const uint8_t *)lines[i].key_ptr, lines[i].key_length});
     }
     free(heap);
     return found;
 }
+#endif
 
 
 /* Count the decision by kind and reason; log denials at debug level.
@@ -441,7 +598,7 @@ cg_record(envoy_dm_filter_envoy env, const cg_filter *f)
     const cg_config *cfg = f->config;
     size_t i = corsgate_outcome_index(d->kind, d->reason);
     const cg_outcome *o = i < cfg->outcomes_len ? &cfg->outcomes[i] : NULL;
-    corsgate_slice detail = corsgate_decision_detail(d);
+    corsgate_slice detail;
     char line[256];
     int n;
 
@@ -451,6 +608,7 @@ cg_record(envoy_dm_filter_envoy env, const cg_filter *f)
     }
     if (d->verdict == CORSGATE_VERDICT_DENIED
         && envoy_dynamic_module_callback_log_enabled(ENVOY_DM_LOG_DEBUG)) {
+        detail = corsgate_decision_detail(d);
         n = snprintf(line, sizeof(line), "corsgate: denied %s: %s%s%.*s%s",
                      corsgate_kind_str(d->kind),
                      corsgate_reason_str(d->reason), detail.len ? " (" : "",
@@ -490,7 +648,11 @@ envoy_dynamic_module_on_http_filter_request_headers(envoy_dm_filter_envoy env,
      * a dynamic module whose hooks do nothing. */
     return ENVOY_DM_CONTINUE;
 #endif
-    policy = envoy_dynamic_module_callback_get_most_specific_route_config(env);
+    policy = NULL;
+    if (atomic_load_explicit(&cg_route_policies, memory_order_relaxed) > 0) {
+        policy =
+            envoy_dynamic_module_callback_get_most_specific_route_config(env);
+    }
     if (policy == NULL) {
         policy = f->config->policy;
     }
@@ -509,7 +671,8 @@ envoy_dynamic_module_on_http_filter_request_headers(envoy_dm_filter_envoy env,
     if (f->decision.action != CORSGATE_ACTION_RESPOND) {
         return ENVOY_DM_CONTINUE;
     }
-    for (n = 0; n < CORSGATE_DECISION_MAX_HEADERS
+    for (n = 0; n < f->decision.headers_len
+                && n < CORSGATE_DECISION_MAX_HEADERS
                 && corsgate_decision_header(&f->decision, n, &h)
                        == CORSGATE_RESULT_OK;
          n++) {
@@ -540,6 +703,9 @@ envoy_dynamic_module_on_http_filter_response_headers(envoy_dm_filter_envoy env,
     size_t i, n;
 
     (void)end_of_stream;
+#ifdef CORSGATE_ENVOY_EMPTY_HOOKS
+    return ENVOY_DM_CONTINUE;
+#endif
     if (!f->decided || d->action != CORSGATE_ACTION_CONTINUE) {
         return ENVOY_DM_CONTINUE;
     }
@@ -552,13 +718,21 @@ envoy_dynamic_module_on_http_filter_response_headers(envoy_dm_filter_envoy env,
                 (envoy_dm_buffer){NULL, 0});
         }
     }
-    for (i = 0; corsgate_decision_header(d, i, &h) == CORSGATE_RESULT_OK;
+    for (i = 0; i < d->headers_len
+                && corsgate_decision_header(d, i, &h) == CORSGATE_RESULT_OK;
          i++) {
         /* Once the owned names are gone, adding one is setting it, and
          * cheaper: Envoy's set first searches for the name to replace. */
+#ifdef CORSGATE_ENVOY_SET_OWNED
+        /* Alternative measured by scripts/bench-envoy --instructions
+         * (BENCH_ALTERNATIVES=1): set (replace) every owned header. */
+        if (h.op == CORSGATE_HEADER_OP_APPEND)
+#else
         if (h.op == CORSGATE_HEADER_OP_APPEND
             || (d->strip_upstream
-                && corsgate_is_owned_header(h.name.ptr, h.name.len))) {
+                && cg_is_owned(h.name)))
+#endif
+        {
             envoy_dynamic_module_callback_http_add_header(
                 env, ENVOY_DM_RESPONSE_HEADERS, CG_SLICE_BUF(h.name),
                 CG_SLICE_BUF(h.value));
