@@ -9,6 +9,7 @@
  *
  * filter_config (listener) and DynamicModuleFilterPerRoute.filter_config
  * (route, virtual host) are both a policy JSON document. */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,14 +50,49 @@ typedef struct cg_config {
     bool counted;         /* every counter could be defined */
 } cg_config;
 
-/* Per stream. The decision holds no pointer into itself; values copied
- * from the request (which Envoy frees after the request hook) live inside
- * it and are resolved by corsgate_decision_header at this address. */
+/* Room in a stream's state for the header values a decision holds itself
+ * (copied from the request, such as the reflected origin): enough for any
+ * origin a browser sends (a host is at most 253 bytes). The Envoy suite
+ * also runs against a build with -DCG_KEPT_BYTES=1, where every such
+ * decision takes the other path (cg_filter.spill). */
+#ifndef CG_KEPT_BYTES
+#define CG_KEPT_BYTES 512
+#endif
+
+/* Per stream, allocated by Envoy's call to http_filter_new for every
+ * request, so kept small: what the response hook needs of a CONTINUE
+ * decision. The decision itself (~8 KB) is evaluated on the request
+ * hook's stack; its headers are kept here, their values pointing at static
+ * strings or into the policy (which outlive the stream), or, for values
+ * inside the decision, copied into bytes[]. When those do not fit, the
+ * whole decision is copied to the heap (spill) and the headers point into
+ * that copy: a decision holds no pointer into itself, so a copy is valid
+ * on its own. */
 typedef struct cg_filter {
+    struct cg_filter *next;   /* in the thread's cache (cg_cache) */
     const cg_config *config;
-    bool decided;
-    corsgate_decision decision;
+    corsgate_decision *spill; /* NULL unless bytes[] was too small */
+    bool pending;             /* CONTINUE: the response hook writes */
+    bool strip_upstream;
+    size_t headers_len;
+    corsgate_header headers[CORSGATE_DECISION_MAX_HEADERS];
+    uint8_t bytes[CG_KEPT_BYTES];
 } cg_filter;
+
+/* Per-stream states no longer in use, kept by each worker thread for its
+ * next streams: Envoy creates a filter for every request and destroys it
+ * on the same worker, and a malloc and a free in Envoy's allocator cost
+ * about 250 instructions a request. At most CG_CACHE_MAX states (~1.5 KB
+ * each) are kept per thread; they are freed when the thread exits. */
+#define CG_CACHE_MAX 64
+
+typedef struct cg_cache {
+    cg_filter *head;
+    size_t len;
+} cg_cache;
+
+static pthread_key_t cg_cache_key;
+static bool cg_cache_usable; /* the key exists (set by program_init) */
 
 /* The lengths of the names corsgate reads in a request
  * (corsgate_request_header_names) and of those it owns in a response
@@ -226,7 +262,7 @@ cleanup:
 }
 
 
-static uint64_t
+static inline uint64_t
 cg_length_bit(size_t len)
 {
     return (uint64_t)1 << (len < 63 ? len : 63);
@@ -246,24 +282,65 @@ cg_length_mask(const corsgate_slice *names, size_t n)
 }
 
 
-/* Whether a decision's header name (lowercase, as corsgate_decision_header
- * gives it) is one corsgate owns: corsgate_is_owned_header for the
- * lowercase names of the decision, without a call into the library. */
+/* cg_is_owned past the length check: compare with each owned name. */
 static bool
-cg_is_owned(corsgate_slice name)
+cg_is_owned_name(corsgate_slice name)
 {
-    size_t i;
+    const uint8_t *owned;
+    uint64_t x, y;
+    size_t i, j;
 
-    if (!(cg_owned_name_lengths & cg_length_bit(name.len))) {
-        return false;
-    }
     for (i = 0; i < cg_owned_names_len; i++) {
-        if (cg_owned_names[i].len == name.len
-            && memcmp(cg_owned_names[i].ptr, name.ptr, name.len) == 0) {
+        if (cg_owned_names[i].len != name.len) {
+            continue;
+        }
+        /* Eight bytes at a time, then the rest (no call to memcmp). */
+        owned = cg_owned_names[i].ptr;
+        for (j = 0; j + 8 <= name.len; j += 8) {
+            memcpy(&x, owned + j, 8);
+            memcpy(&y, name.ptr + j, 8);
+            if (x != y) {
+                break;
+            }
+        }
+        if (j + 8 <= name.len) {
+            continue;
+        }
+        while (j < name.len && owned[j] == name.ptr[j]) {
+            j++;
+        }
+        if (j == name.len) {
             return true;
         }
     }
     return false;
+}
+
+
+/* Whether a lowercase header name is one corsgate owns:
+ * corsgate_is_owned_header for lowercase names (a decision's, Envoy's),
+ * without a call into the library; most names fail the length check. */
+static inline bool
+cg_is_owned(corsgate_slice name)
+{
+    return (cg_owned_name_lengths & cg_length_bit(name.len))
+           && cg_is_owned_name(name);
+}
+
+
+/* pthread_key_create destructor: a thread's cached states. */
+static void
+cg_cache_free(void *arg)
+{
+    cg_cache *cache = arg;
+    cg_filter *f;
+
+    while (cache->head != NULL) {
+        f = cache->head;
+        cache->head = f->next;
+        free(f);
+    }
+    free(cache);
 }
 
 
@@ -277,6 +354,7 @@ envoy_dynamic_module_on_program_init(void)
     cg_request_name_lengths = cg_length_mask(names, n);
     cg_owned_names = corsgate_owned_header_names(&cg_owned_names_len);
     cg_owned_name_lengths = cg_length_mask(cg_owned_names, cg_owned_names_len);
+    cg_cache_usable = pthread_key_create(&cg_cache_key, cg_cache_free) == 0;
     return ENVOY_DM_ABI_VERSION;
 }
 
@@ -405,6 +483,7 @@ CG_EXPORT envoy_dm_filter_module
 envoy_dynamic_module_on_http_filter_new(envoy_dm_config_module config,
                                         envoy_dm_filter_envoy filter_envoy)
 {
+    cg_cache *cache;
     cg_filter *f;
 
     (void)filter_envoy;
@@ -413,12 +492,20 @@ envoy_dynamic_module_on_http_filter_new(envoy_dm_config_module config,
      * nothing keeps nothing per stream (any non-NULL pointer will do). */
     return config;
 #endif
-    f = malloc(sizeof(*f));
-    if (f == NULL) {
-        return NULL;
+    cache = cg_cache_usable ? pthread_getspecific(cg_cache_key) : NULL;
+    if (cache != NULL && cache->head != NULL) {
+        f = cache->head;
+        cache->head = f->next;
+        cache->len--;
+    } else {
+        f = malloc(sizeof(*f));
+        if (f == NULL) {
+            return NULL;
+        }
     }
     f->config = config;
-    f->decided = false;
+    f->spill = NULL;
+    f->pending = false;
     return f;
 }
 
@@ -426,11 +513,34 @@ envoy_dynamic_module_on_http_filter_new(envoy_dm_config_module config,
 CG_EXPORT void
 envoy_dynamic_module_on_http_filter_destroy(envoy_dm_filter_module filter)
 {
+    cg_filter *f = (cg_filter *)filter;
+    cg_cache *cache = NULL;
+
 #ifdef CORSGATE_ENVOY_EMPTY_HOOKS
-    (void)filter;
     return;
 #endif
-    free((cg_filter *)filter);
+    if (f == NULL) {
+        return;
+    }
+    free(f->spill);
+    if (cg_cache_usable) {
+        cache = pthread_getspecific(cg_cache_key);
+        if (cache == NULL) {
+            cache = calloc(1, sizeof(*cache));
+            if (cache != NULL
+                && pthread_setspecific(cg_cache_key, cache) != 0) {
+                free(cache);
+                cache = NULL;
+            }
+        }
+    }
+    if (cache != NULL && cache->len < CG_CACHE_MAX) {
+        f->next = cache->head;
+        cache->head = f;
+        cache->len++;
+    } else {
+        free(f);
+    }
 }
 
 
@@ -592,10 +702,9 @@ cg_response_has_owned(envoy_dm_filter_envoy env)
 /* Count the decision by kind and reason; log denials at debug level.
  * Returns its outcome entry, NULL for a pair corsgate_outcomes lacks. */
 static const cg_outcome *
-cg_record(envoy_dm_filter_envoy env, const cg_filter *f)
+cg_record(envoy_dm_filter_envoy env, const cg_config *cfg,
+          const corsgate_decision *d)
 {
-    const corsgate_decision *d = &f->decision;
-    const cg_config *cfg = f->config;
     size_t i = corsgate_outcome_index(d->kind, d->reason);
     const cg_outcome *o = i < cfg->outcomes_len ? &cfg->outcomes[i] : NULL;
     corsgate_slice detail;
@@ -625,6 +734,64 @@ cg_record(envoy_dm_filter_envoy env, const cg_filter *f)
 }
 
 
+/* Keep the headers of decision `d` in `f` for the response hook (see
+ * cg_filter): values inside `d` are copied into f->bytes when `copy`,
+ * else left pointing into `d` (a heap copy that lives as long as `f`).
+ * False when they do not fit. */
+static bool
+cg_keep(cg_filter *f, const corsgate_decision *d, bool copy)
+{
+    uintptr_t lo = (uintptr_t)d;
+    corsgate_header *h;
+    size_t i, used = 0;
+
+    f->strip_upstream = d->strip_upstream;
+    for (i = 0; i < d->headers_len && i < CORSGATE_DECISION_MAX_HEADERS;
+         i++) {
+        h = &f->headers[i];
+        if (corsgate_decision_header(d, i, h) != CORSGATE_RESULT_OK) {
+            break;
+        }
+        if (copy && h->value.len > 0
+            && (uintptr_t)h->value.ptr - lo < sizeof(*d)) {
+            if (h->value.len > CG_KEPT_BYTES - used) {
+                return false;
+            }
+            memcpy(f->bytes + used, h->value.ptr, h->value.len);
+            h->value.ptr = f->bytes + used;
+            used += h->value.len;
+        }
+    }
+    f->headers_len = i;
+    return true;
+}
+
+
+/* Keep a CONTINUE decision for the response hook; if it is too big for
+ * the stream's state and its copy cannot be allocated, keep corsgate's
+ * safe denial instead (strip the upstream's CORS headers, add none). */
+static void
+cg_keep_decision(cg_filter *f, const corsgate_decision *d)
+{
+    static const char msg[] = "corsgate: out of memory keeping a decision; "
+                              "writing no CORS headers";
+
+    f->pending = true;
+    if (cg_keep(f, d, true)) {
+        return;
+    }
+    f->spill = malloc(sizeof(*f->spill));
+    if (f->spill != NULL) {
+        memcpy(f->spill, d, sizeof(*d));
+        cg_keep(f, f->spill, false);
+        return;
+    }
+    cg_log(ENVOY_DM_LOG_ERROR, msg, sizeof(msg) - 1, __LINE__);
+    f->strip_upstream = true;
+    f->headers_len = 0;
+}
+
+
 CG_EXPORT envoy_dm_status
 envoy_dynamic_module_on_http_filter_request_headers(envoy_dm_filter_envoy env,
                                                     envoy_dm_filter_module
@@ -634,6 +801,7 @@ envoy_dynamic_module_on_http_filter_request_headers(envoy_dm_filter_envoy env,
     cg_filter *f = (cg_filter *)filter;
     const corsgate_policy *policy;
     corsgate_request req;
+    corsgate_decision d;
     corsgate_result rc;
     envoy_dm_header out[CORSGATE_DECISION_MAX_HEADERS];
     corsgate_header h;
@@ -660,21 +828,21 @@ envoy_dynamic_module_on_http_filter_request_headers(envoy_dm_filter_envoy env,
     cg_read_request(env, &req);
     /* On any failure corsgate writes its safe denial (strip the upstream's
      * CORS headers, add none): applied and counted like any decision. */
-    rc = corsgate_evaluate(policy, &req, &f->decision);
+    rc = corsgate_evaluate(policy, &req, &d);
     if (rc != CORSGATE_RESULT_OK) {
         reason = corsgate_result_str(rc);
         cg_log(ENVOY_DM_LOG_ERROR, reason, strlen(reason), __LINE__);
     }
-    f->decided = true;
-    o = cg_record(env, f);
+    o = cg_record(env, f->config, &d);
 
-    if (f->decision.action != CORSGATE_ACTION_RESPOND) {
+    if (d.action == CORSGATE_ACTION_CONTINUE) {
+        cg_keep_decision(f, &d);
+    }
+    if (d.action != CORSGATE_ACTION_RESPOND) {
         return ENVOY_DM_CONTINUE;
     }
-    for (n = 0; n < f->decision.headers_len
-                && n < CORSGATE_DECISION_MAX_HEADERS
-                && corsgate_decision_header(&f->decision, n, &h)
-                       == CORSGATE_RESULT_OK;
+    for (n = 0; n < d.headers_len && n < CORSGATE_DECISION_MAX_HEADERS
+                && corsgate_decision_header(&d, n, &h) == CORSGATE_RESULT_OK;
          n++) {
         out[n] = (envoy_dm_header){(const char *)h.name.ptr, h.name.len,
                                    (const char *)h.value.ptr, h.value.len};
@@ -683,7 +851,7 @@ envoy_dynamic_module_on_http_filter_request_headers(envoy_dm_filter_envoy env,
         details = (envoy_dm_buffer){o->details, o->details_len};
     }
     /* Envoy copies everything; this stream's state is not touched after. */
-    cg_respond(env, f->decision.status, out, n, details);
+    cg_respond(env, d.status, out, n, details);
     return ENVOY_DM_STOP_ITERATION;
 }
 
@@ -697,20 +865,19 @@ envoy_dynamic_module_on_http_filter_response_headers(envoy_dm_filter_envoy env,
                                                      bool end_of_stream)
 {
     const cg_filter *f = (const cg_filter *)filter;
-    const corsgate_decision *d = &f->decision;
     const corsgate_slice *owned;
-    corsgate_header h;
+    const corsgate_header *h;
     size_t i, n;
 
     (void)end_of_stream;
 #ifdef CORSGATE_ENVOY_EMPTY_HOOKS
     return ENVOY_DM_CONTINUE;
 #endif
-    if (!f->decided || d->action != CORSGATE_ACTION_CONTINUE) {
+    if (!f->pending) {
         return ENVOY_DM_CONTINUE;
     }
     /* Most upstreams send no CORS headers: look before removing. */
-    if (d->strip_upstream && cg_response_has_owned(env)) {
+    if (f->strip_upstream && cg_response_has_owned(env)) {
         owned = corsgate_owned_header_names(&n);
         for (i = 0; i < n; i++) {
             envoy_dynamic_module_callback_http_set_header(
@@ -718,28 +885,26 @@ envoy_dynamic_module_on_http_filter_response_headers(envoy_dm_filter_envoy env,
                 (envoy_dm_buffer){NULL, 0});
         }
     }
-    for (i = 0; i < d->headers_len
-                && corsgate_decision_header(d, i, &h) == CORSGATE_RESULT_OK;
-         i++) {
+    for (i = 0; i < f->headers_len; i++) {
+        h = &f->headers[i];
         /* Once the owned names are gone, adding one is setting it, and
          * cheaper: Envoy's set first searches for the name to replace. */
 #ifdef CORSGATE_ENVOY_SET_OWNED
         /* Alternative measured by scripts/bench-envoy --instructions
          * (BENCH_ALTERNATIVES=1): set (replace) every owned header. */
-        if (h.op == CORSGATE_HEADER_OP_APPEND)
+        if (h->op == CORSGATE_HEADER_OP_APPEND)
 #else
-        if (h.op == CORSGATE_HEADER_OP_APPEND
-            || (d->strip_upstream
-                && cg_is_owned(h.name)))
+        if (h->op == CORSGATE_HEADER_OP_APPEND
+            || (f->strip_upstream && cg_is_owned(h->name)))
 #endif
         {
             envoy_dynamic_module_callback_http_add_header(
-                env, ENVOY_DM_RESPONSE_HEADERS, CG_SLICE_BUF(h.name),
-                CG_SLICE_BUF(h.value));
+                env, ENVOY_DM_RESPONSE_HEADERS, CG_SLICE_BUF(h->name),
+                CG_SLICE_BUF(h->value));
         } else {
             envoy_dynamic_module_callback_http_set_header(
-                env, ENVOY_DM_RESPONSE_HEADERS, CG_SLICE_BUF(h.name),
-                CG_SLICE_BUF(h.value));
+                env, ENVOY_DM_RESPONSE_HEADERS, CG_SLICE_BUF(h->name),
+                CG_SLICE_BUF(h->value));
         }
     }
     return ENVOY_DM_CONTINUE;
