@@ -136,6 +136,35 @@ def test_route_policy_changed_through_rds(tmp_path, module_dir, upstream):
         assert x.envoy.proc.pid == pid and x.envoy.proc.poll() is None
 
 
+def test_first_route_policy_through_rds(tmp_path, module_dir, upstream):
+    """The filter asks Envoy for a route's policy only while some route has
+    one (a count kept by per_route_config_new and _destroy): a route
+    policy that arrives through RDS when none existed applies at once, and
+    when the last one goes the listener's applies again."""
+    x = XdsEnvoy(tmp_path, module_dir, upstream)
+    with_route = x.files["rds.yaml"]
+    without = re.sub(r"      typed_per_filter_config:\n(?:        .*\n)+", "",
+                     with_route)
+    assert "typed_per_filter_config" not in without
+    (x.dir / "rds.yaml").write_text(without)
+    with x:
+        # No route policy anywhere: the listener's applies to /public/.
+        assert x.acao("https://elsewhere.test", "/public/x") == []
+        assert x.acao("https://app.example.com", "/public/x") == [
+            "https://app.example.com"]
+
+        x.publish("rds.yaml", with_route)
+        wait_for(lambda: x.acao("https://elsewhere.test", "/public/x")
+                 == ["*"], "the first route policy")
+        assert x.acao("https://elsewhere.test", "/api") == []
+
+        x.publish("rds.yaml", without)
+        wait_for(lambda: x.acao("https://elsewhere.test", "/public/x") == [],
+                 "the listener's policy again")
+        assert x.acao("https://app.example.com", "/public/x") == [
+            "https://app.example.com"]
+
+
 class Load:
     """Two clients sending GET / on a new connection each, until stopped;
     every answer must be a 200 (any other status or a connection error is a
