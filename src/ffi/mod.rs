@@ -52,12 +52,13 @@ macro_rules! ffi_panic_boundary {
 
 /// A compiled policy (opaque), reference-counted: immutable once built,
 /// shared by every holder, freed when the last reference is released.
-pub struct corsgate_policy(Policy);
+pub struct corsgate_policy(Policy, EntryPlans);
 
 impl corsgate_policy {
     /// A new reference-counted policy, as a raw pointer owning one count.
     fn into_raw(policy: Policy) -> *mut corsgate_policy {
-        Arc::into_raw(Arc::new(corsgate_policy(policy))).cast_mut()
+        let plans = EntryPlans::new(&policy);
+        Arc::into_raw(Arc::new(corsgate_policy(policy, plans))).cast_mut()
     }
 }
 
@@ -895,7 +896,9 @@ pub extern "C" fn corsgate_evaluate(
             }
             let decision = policy.0.evaluate(&request);
             // SAFETY: decision_out checked non-NULL and writable.
-            match unsafe { corsgate_decision::write(decision_out, &request, &decision) } {
+            match unsafe {
+                corsgate_decision::write(decision_out, &request, &decision, Some(&policy.1))
+            } {
                 Ok(()) => corsgate_result::CORSGATE_RESULT_OK,
                 Err(code) => fail(decision_out, code),
             }

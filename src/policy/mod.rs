@@ -12,6 +12,7 @@ use foldhash::fast::RandomState;
 
 use crate::analysis::Analyser;
 use crate::config::{ConfigError, PolicyError, RawPolicy, RawValue, Reader};
+use crate::evaluate::Plans;
 use crate::origin::{is_loopback_host, parse_pattern, OriginPattern};
 use crate::tokens::is_token;
 
@@ -153,6 +154,9 @@ pub struct Policy {
     pub(crate) mode: Mode,
     pub(crate) debug: bool,
     pub(crate) warnings: Vec<ConfigError>,
+    /// Every outcome's headers, action and status, built from the fields
+    /// above.
+    pub(crate) plans: Plans,
 }
 
 impl Policy {
@@ -270,7 +274,7 @@ impl Policy {
         }
         ah.extend(headers.iter().map(String::as_str));
         let allow_headers_value = join(&ah, &[] as &[String]);
-        Ok(Policy {
+        let mut policy = Policy {
             origins,
             any_method,
             methods: methods.iter().map(|m| m.as_bytes().into()).collect(),
@@ -287,7 +291,10 @@ impl Policy {
             mode,
             debug,
             warnings,
-        })
+            plans: Plans::empty(),
+        };
+        policy.plans = Plans::new(&policy);
+        Ok(policy)
     }
 
     /// Checks one field on its own, from text values, as a host that sets
