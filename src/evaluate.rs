@@ -5,8 +5,8 @@
 //! bytes, and the decision borrows from the request and the policy.
 
 use crate::origin::{parse_request_origin, OriginError};
-use crate::policy::{eq_bytes, ActualDeny, Mode, Policy, PreflightDeny};
-use crate::tokens::{is_token, scan_list, ListCaps, ListError};
+use crate::policy::{eq_bytes, is_plain_origin, ActualDeny, Mode, Policy, PreflightDeny};
+use crate::tokens::{find_comma, is_token, trim_ows};
 
 /// Most `Access-Control-Request-Headers` lines kept; more are denied.
 pub const REQUEST_HEADERS_MAX_LINES: usize = 8;
@@ -737,7 +737,34 @@ type Refusal<'a> = (Reason, &'a [u8]);
 
 impl Policy {
     /// Decides one request. Never allocates, never panics, linear time.
+    #[inline]
     pub fn evaluate<'a>(&'a self, request: &'a Request<'a>) -> Decision<'a> {
+        // The common case inline: an actual request (no
+        // `Access-Control-Request-Method`) from one exact allowed origin.
+        if let Some(origin) = request.origin {
+            if request.request_method_lines == 0 && request.origin_lines == 1 {
+                if self.origins.matches_exact(origin) {
+                    return self.decide(request, Plan::ActualAllowed, (Reason::Allowed, b""), 0);
+                }
+                return self.actual_not_exact(request, origin);
+            }
+        }
+        self.evaluate_any(request)
+    }
+
+    /// An actual request with one `Origin` line that is no exact allowed
+    /// origin.
+    #[inline(never)]
+    fn actual_not_exact<'a>(&'a self, request: &'a Request<'a>, origin: &'a [u8]) -> Decision<'a> {
+        match self.check_inexact_origin(origin) {
+            Ok(()) => self.decide(request, Plan::ActualAllowed, (Reason::Allowed, b""), 0),
+            Err(refusal) => self.decide(request, Plan::ActualDenied, refusal, 0),
+        }
+    }
+
+    /// [`Policy::evaluate`] for any request.
+    #[inline(never)]
+    fn evaluate_any<'a>(&'a self, request: &'a Request<'a>) -> Decision<'a> {
         let Some(origin) = request.origin else {
             return self.decide(request, Plan::NotCors, (Reason::NotCors, b""), 0);
         };
@@ -772,7 +799,7 @@ impl Policy {
     }
 
     /// The decision of `plan`, as the policy built it, for this request.
-    #[inline]
+    #[inline(always)]
     fn decide<'a>(
         &'a self,
         request: &'a Request<'a>,
@@ -816,6 +843,17 @@ impl Policy {
         if self.origins.matches_exact(origin) {
             return Ok(());
         }
+        self.check_inexact_origin(origin)
+    }
+
+    /// Checks an origin that is no exact allowed origin.
+    #[inline]
+    fn check_inexact_origin<'a>(&'a self, origin: &'a [u8]) -> Result<(), Refusal<'a>> {
+        // Only exact origins are allowed and this one is well-formed: the
+        // parser would say so at greater cost, and nothing else can match.
+        if self.origins.exact_only() && is_plain_origin(origin) {
+            return Err((Reason::OriginNotAllowed, origin));
+        }
         match parse_request_origin(origin) {
             Ok(parsed) if self.origins.matches_inexact(&parsed) => Ok(()),
             Ok(_) => Err((Reason::OriginNotAllowed, origin)),
@@ -846,25 +884,57 @@ impl Policy {
     }
 
     /// Checks every requested header; returns whether any was requested.
+    ///
+    /// One pass over the lines, as [`crate::tokens::scan_list`] would
+    /// scan them (its caps, its order of errors): the lines are split at
+    /// commas and each element trimmed of spaces and tabs; an element that
+    /// is not empty must be a token (otherwise the list is malformed),
+    /// counts towards the cap, and is looked up until one is refused. A
+    /// name found among the listed ones is a token already (they were
+    /// validated as tokens), so only the others are checked byte by byte.
     fn check_headers<'a>(&'a self, request: &Request<'a>) -> Result<bool, Refusal<'a>> {
         if request.request_headers_lines as usize > REQUEST_HEADERS_MAX_LINES {
             return Err((Reason::TooManyHeaderLines, b""));
         }
-        let caps = ListCaps {
-            max_bytes: REQUEST_HEADERS_MAX_BYTES,
-            max_elements: REQUEST_HEADERS_MAX_NAMES,
-        };
-        let mut requested = false;
-        let scanned = scan_list(request.request_header_lines(), caps, |name| {
-            requested = true;
-            self.allows_header(name)
-        });
-        match scanned {
-            Ok(None) => Ok(requested),
-            Ok(Some(refused)) => Err((Reason::HeaderNotAllowed, refused)),
-            Err(ListError::TooLong) => Err((Reason::HeadersTooLong, b"")),
-            Err(ListError::Malformed) => Err((Reason::HeadersMalformed, b"")),
-            Err(ListError::TooMany) => Err((Reason::TooManyHeaders, b"")),
+        let lines = request.request_header_lines();
+        let total: usize = lines.iter().map(|l| l.len()).sum();
+        if total > REQUEST_HEADERS_MAX_BYTES {
+            return Err((Reason::HeadersTooLong, b""));
+        }
+        let mut count = 0usize;
+        let mut refused: Option<&'a [u8]> = None;
+        for &line in lines {
+            let mut start = 0;
+            while start <= line.len() {
+                let end = find_comma(line, start).unwrap_or(line.len());
+                let element = trim_ows(line.get(start..end).unwrap_or_default());
+                start = end + 1;
+                if element.is_empty() {
+                    continue;
+                }
+                let listed = refused.is_none()
+                    && !self.any_header
+                    && self.headers.contains_ignore_case(element);
+                if !listed && !is_token(element) {
+                    return Err((Reason::HeadersMalformed, b""));
+                }
+                count += 1;
+                if count > REQUEST_HEADERS_MAX_NAMES {
+                    return Err((Reason::TooManyHeaders, b""));
+                }
+                // Listed names were looked up already (and refused when
+                // not found, unless any name is allowed).
+                if !listed
+                    && refused.is_none()
+                    && (!self.any_header || !self.allows_header(element))
+                {
+                    refused = Some(element);
+                }
+            }
+        }
+        match refused {
+            Some(name) => Err((Reason::HeaderNotAllowed, name)),
+            None => Ok(count > 0),
         }
     }
 

@@ -107,6 +107,17 @@ impl OriginMatcher {
         }
     }
 
+    /// True when only exact origins are allowed (no `*`, wildcard, port
+    /// wildcard or regex).
+    #[inline]
+    pub fn exact_only(&self) -> bool {
+        !self.any
+            && self.any_port.is_empty()
+            && self.max_suffix_labels == 0
+            && self.subdomains.is_empty()
+            && self.regex.is_none()
+    }
+
     /// True when the parsed request origin matches a pattern.
     pub fn matches(&self, origin: &Origin<'_>) -> bool {
         self.any || self.matches_exact(origin.raw) || self.matches_inexact(origin)
@@ -119,9 +130,11 @@ impl OriginMatcher {
         if self.any {
             return true;
         }
-        if let Some(rules) = self.any_port.get(origin.host) {
-            if accepts(rules, origin) {
-                return true;
+        if !self.any_port.is_empty() {
+            if let Some(rules) = self.any_port.get(origin.host) {
+                if accepts(rules, origin) {
+                    return true;
+                }
             }
         }
         if self.max_suffix_labels > 0 && origin.host_is_domain() && self.matches_subdomain(origin) {
@@ -281,9 +294,138 @@ mod tests {
     }
 
     #[test]
+    fn plain_origins_are_origins() {
+        let yes = [
+            "https://a.example.com",
+            "http://localhost",
+            "https://a",
+            "https://a.b.c.d.e.f.g.h.i.j.k",
+            "https://example.com.",
+            "https://x-1.example-2.com",
+            "https://abcdefgh.ijklmnop",
+        ];
+        for o in yes {
+            assert!(is_plain_origin(o.as_bytes()), "{o}");
+        }
+        let no = [
+            "https://",
+            "https://.a.com",
+            "https://a..com",
+            "https://abcdefg..hijklmn",
+            "https://abcdefgh.ijklmno..",
+            "https://abcdefg..",
+            "https://A.com",
+            "https://a.com:443",
+            "https://a_b.com",
+            "ftp://a.com",
+            "https://a.com/",
+            "null",
+        ];
+        for o in no {
+            assert!(!is_plain_origin(o.as_bytes()), "{o}");
+        }
+        // Whatever it accepts, the parser accepts: every string of up to
+        // 6 host bytes from a small alphabet, at every word offset.
+        let alphabet = b"a-.0:A";
+        for pad in ["", "abcdefg", "abcdefgh", "abcdefghijk", "abcdefghijklmno"] {
+            for len in 0..=6u32 {
+                for mut code in 0..(alphabet.len() as u32).pow(len) {
+                    let mut o = format!("https://{pad}").into_bytes();
+                    for _ in 0..len {
+                        o.push(alphabet[(code % alphabet.len() as u32) as usize]);
+                        code /= alphabet.len() as u32;
+                    }
+                    if is_plain_origin(&o) {
+                        assert!(
+                            parse_request_origin(&o).is_ok(),
+                            "{:?}",
+                            String::from_utf8_lossy(&o)
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn regex_size_cap() {
         // The classic DFA blow-up: 2^20 states.
         let huge = vec!["[ab]*a[ab]{20}".to_owned()];
         assert!(build_regex(&huge).is_err());
     }
+}
+
+/// True when `raw` is surely a serialized origin, by a quicker test than
+/// [`crate::origin::parse_request_origin`] for the common shape:
+/// `https://` or `http://`, then a host of `[a-z0-9-]` labels separated by
+/// single dots (a trailing dot allowed), no port. Every origin this
+/// accepts, the parser accepts too (a test checks); for the others, ask
+/// the parser.
+#[inline]
+pub fn is_plain_origin(raw: &[u8]) -> bool {
+    if raw.len() > crate::origin::MAX_ORIGIN_LEN {
+        return false;
+    }
+    let host = match raw {
+        [b'h', b't', b't', b'p', b's', b':', b'/', b'/', host @ ..] => host,
+        [b'h', b't', b't', b'p', b':', b'/', b'/', host @ ..] => host,
+        _ => return false,
+    };
+    if host.len() < 8 {
+        let mut prev_dot = true; // no leading dot
+        for &b in host {
+            let dot = b == b'.';
+            if (dot && prev_dot)
+                || !(dot || b == b'-' || b.is_ascii_lowercase() || b.is_ascii_digit())
+            {
+                return false;
+            }
+            prev_dot = dot;
+        }
+        return !host.is_empty();
+    }
+    if host.first() == Some(&b'.') {
+        return false;
+    }
+    // 8 bytes at a time, the last word overlapping the one before.
+    let mut at = 0;
+    let mut prev_dots = 0u64;
+    loop {
+        let last = at + 8 >= host.len();
+        let from = if last { host.len() - 8 } else { at };
+        let Some(w) = host.get(from..from + 8) else {
+            return false;
+        };
+        let (bad, dots) = host_bytes(w);
+        // Two dots side by side: in the word, or across the boundary
+        // with the word before (unless the last word overlaps it).
+        if bad != 0
+            || dots & (dots >> 8) != 0
+            || (from == at && prev_dots >> 63 & dots >> 7 & 1 != 0)
+        {
+            return false;
+        }
+        if last {
+            return true;
+        }
+        prev_dots = dots;
+        at += 8;
+    }
+}
+
+/// For the 8 bytes of `w`: the high bit of each byte that is not one of
+/// `[a-z0-9.-]`, and of each byte that is a dot.
+#[inline]
+fn host_bytes(w: &[u8]) -> (u64, u64) {
+    const L: u64 = 0x0101_0101_0101_0101;
+    const H: u64 = 0x8080_8080_8080_8080;
+    let mut b = [0u8; 8];
+    b.copy_from_slice(w);
+    let x = u64::from_le_bytes(b);
+    // As in `crate::tokens`: for bytes below 0x80 (the others are flagged
+    // by `x & H`), no borrow crosses a byte.
+    let in_range = |lo: u64, hi: u64| ((x | H) - lo * L) & (((hi | 0x80) * L) - (x & !H)) & H;
+    let dots = in_range(0x2e, 0x2e) & !x;
+    let ok = (in_range(0x61, 0x7a) | in_range(0x30, 0x39) | in_range(0x2d, 0x2e)) & !x;
+    (!ok & H, dots)
 }

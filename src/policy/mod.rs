@@ -16,7 +16,7 @@ use crate::evaluate::Plans;
 use crate::origin::{is_loopback_host, parse_pattern, OriginPattern};
 use crate::tokens::is_token;
 
-pub use matcher::{OriginMatcher, MAX_REGEX_DFA_BYTES, MAX_REGEX_LEN};
+pub use matcher::{is_plain_origin, OriginMatcher, MAX_REGEX_DFA_BYTES, MAX_REGEX_LEN};
 
 /// Longest `max_age` accepted, in seconds (one day).
 pub const MAX_MAX_AGE: u64 = 86_400;
