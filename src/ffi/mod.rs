@@ -691,13 +691,8 @@ pub extern "C" fn corsgate_request_init(
         if request.is_null() {
             return;
         }
-        let mut view = corsgate_request::empty();
-        view.method = corsgate_slice {
-            ptr: method,
-            len: method_len,
-        };
         // SAFETY: checked non-NULL; the caller gave a writable request.
-        unsafe { request.write(view) };
+        unsafe { corsgate_request::init(request, method, method_len) };
     })
 }
 

@@ -247,15 +247,26 @@ pub struct corsgate_request {
 }
 
 impl corsgate_request {
-    pub(crate) const fn empty() -> Self {
-        corsgate_request {
-            method: corsgate_slice::EMPTY,
-            origin: corsgate_slice::EMPTY,
-            origin_lines: 0,
-            request_method: corsgate_slice::EMPTY,
-            request_method_lines: 0,
-            request_headers: [corsgate_slice::EMPTY; CORSGATE_REQUEST_HEADERS_MAX_LINES],
-            request_headers_lines: 0,
+    /// Writes an empty request with this method through `this`, field by
+    /// field (no copy of a whole request built aside).
+    ///
+    /// # Safety
+    /// `this` must be valid for writes of a `corsgate_request`.
+    pub(crate) unsafe fn init(this: *mut corsgate_request, method: *const u8, method_len: usize) {
+        use std::ptr::addr_of_mut;
+        // SAFETY: per the caller; each place is a field of `*this`.
+        unsafe {
+            addr_of_mut!((*this).method).write(corsgate_slice {
+                ptr: method,
+                len: method_len,
+            });
+            addr_of_mut!((*this).origin).write(corsgate_slice::EMPTY);
+            addr_of_mut!((*this).origin_lines).write(0);
+            addr_of_mut!((*this).request_method).write(corsgate_slice::EMPTY);
+            addr_of_mut!((*this).request_method_lines).write(0);
+            addr_of_mut!((*this).request_headers)
+                .write([corsgate_slice::EMPTY; CORSGATE_REQUEST_HEADERS_MAX_LINES]);
+            addr_of_mut!((*this).request_headers_lines).write(0);
         }
     }
 
@@ -510,33 +521,40 @@ impl EntryPlans {
 }
 
 /// Copies `v` to `dst` without a call for the short values copied here
-/// (an origin, a method): 8 bytes at a time.
+/// (an origin, a method): up to 32 bytes as overlapping 8-byte words.
 ///
 /// # Safety
 /// `dst` valid for writes of `v.len()` bytes, not overlapping `v`.
 #[inline]
 unsafe fn copy_short(v: &[u8], dst: *mut u8) {
     let n = v.len();
-    // SAFETY: every read is within `v`, every write within `dst[..n]`.
+    let src = v.as_ptr();
+    // SAFETY: every read is within `v`, every write within `dst[..n]`
+    // (each word at `at` is used only when `at + 8 <= n`).
     unsafe {
-        if n < 8 {
-            for (i, b) in v.iter().enumerate() {
-                dst.add(i).write(*b);
-            }
-            return;
-        }
-        let src = v.as_ptr();
-        let mut i = 0;
-        while i + 8 < n {
-            dst.add(i)
+        let word = |at: usize| {
+            dst.add(at)
                 .cast::<u64>()
-                .write_unaligned(src.add(i).cast::<u64>().read_unaligned());
-            i += 8;
+                .write_unaligned(src.add(at).cast::<u64>().read_unaligned())
+        };
+        match n {
+            0..=7 => {
+                for (i, b) in v.iter().enumerate() {
+                    dst.add(i).write(*b);
+                }
+            }
+            8..=16 => {
+                word(0);
+                word(n - 8);
+            }
+            17..=32 => {
+                word(0);
+                word(8);
+                word(n - 16);
+                word(n - 8);
+            }
+            _ => std::ptr::copy_nonoverlapping(src, dst, n),
         }
-        // The last 8 bytes, overlapping the words before.
-        dst.add(n - 8)
-            .cast::<u64>()
-            .write_unaligned(src.add(n - 8).cast::<u64>().read_unaligned());
     }
 }
 
