@@ -99,11 +99,11 @@ impl OriginMatcher {
 
     /// True when `raw` is byte for byte one of the exact origins (which
     /// were all validated as serialized origins when the policy loaded).
-    #[inline]
+    #[inline(always)]
     pub fn matches_exact(&self, raw: &[u8]) -> bool {
         match &self.exact {
             ExactOrigins::Few(few) => few.iter().any(|o| super::names::eq_bytes(o, raw)),
-            ExactOrigins::Hashed(set) => set.contains(raw),
+            ExactOrigins::Hashed(set) => hashed_contains(set, raw),
         }
     }
 
@@ -173,6 +173,13 @@ impl OriginMatcher {
         }
         false
     }
+}
+
+/// The hashed exact origins' lookup, out of line (its registers would
+/// weigh on every caller of the inlined comparison with a few).
+#[inline(never)]
+fn hashed_contains(set: &HashSet<Box<[u8]>, RandomState>, raw: &[u8]) -> bool {
+    set.contains(raw)
 }
 
 fn add_rule(
