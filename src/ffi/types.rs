@@ -627,7 +627,13 @@ impl corsgate_decision {
             let mut headers = d.headers();
             if let Some(t) = planned.filter(|t| !t.per_header) {
                 // The plan's entries in one block, then the request's values.
-                entries.cast::<[Entry; PLANNED_MAX]>().write(t.entries);
+                // Fixed sizes, so no call to `memcpy`; most plans have 4
+                // headers or fewer.
+                if let (true, Some(four)) = (t.len <= 4, t.entries.first_chunk::<4>()) {
+                    entries.cast::<[Entry; 4]>().write(*four);
+                } else {
+                    entries.cast::<[Entry; PLANNED_MAX]>().write(t.entries);
+                }
                 n = t.len;
                 for &(i, source) in t.patches.get(..t.patches_len).unwrap_or_default() {
                     let value = match source {
