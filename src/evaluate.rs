@@ -912,30 +912,48 @@ impl Policy {
                 if element.is_empty() {
                     continue;
                 }
-                let listed = refused.is_none()
+                if refused.is_none()
                     && !self.any_header
-                    && self.headers.contains_ignore_case(element);
-                if !listed && !is_token(element) {
-                    return Err((Reason::HeadersMalformed, b""));
-                }
-                count += 1;
-                if count > REQUEST_HEADERS_MAX_NAMES {
-                    return Err((Reason::TooManyHeaders, b""));
-                }
-                // Listed names were looked up already (and refused when
-                // not found, unless any name is allowed).
-                if !listed
-                    && refused.is_none()
-                    && (!self.any_header || !self.allows_header(element))
+                    && self.headers.contains_ignore_case(element)
                 {
-                    refused = Some(element);
+                    // A listed name (so a token).
+                    count += 1;
+                    if count > REQUEST_HEADERS_MAX_NAMES {
+                        return Err((Reason::TooManyHeaders, b""));
+                    }
+                    continue;
                 }
+                self.other_element(element, &mut count, &mut refused)?;
             }
         }
         match refused {
             Some(name) => Err((Reason::HeaderNotAllowed, name)),
             None => Ok(count > 0),
         }
+    }
+
+    /// An element of `check_headers` that is not a listed name, or comes
+    /// after a refused one, or any name is allowed: it must be a token; it
+    /// is counted; the first not allowed is refused.
+    #[inline(never)]
+    fn other_element<'a>(
+        &'a self,
+        element: &'a [u8],
+        count: &mut usize,
+        refused: &mut Option<&'a [u8]>,
+    ) -> Result<(), Refusal<'a>> {
+        if !is_token(element) {
+            return Err((Reason::HeadersMalformed, b""));
+        }
+        *count += 1;
+        if *count > REQUEST_HEADERS_MAX_NAMES {
+            return Err((Reason::TooManyHeaders, b""));
+        }
+        // Without `*`, a name reaching here first was looked up already.
+        if refused.is_none() && (!self.any_header || !self.allows_header(element)) {
+            *refused = Some(element);
+        }
+        Ok(())
     }
 
     #[inline]

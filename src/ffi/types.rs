@@ -247,6 +247,20 @@ pub struct corsgate_request {
 }
 
 impl corsgate_request {
+    /// An empty request (for tests).
+    #[cfg(test)]
+    pub(crate) const fn empty() -> Self {
+        corsgate_request {
+            method: corsgate_slice::EMPTY,
+            origin: corsgate_slice::EMPTY,
+            origin_lines: 0,
+            request_method: corsgate_slice::EMPTY,
+            request_method_lines: 0,
+            request_headers: [corsgate_slice::EMPTY; CORSGATE_REQUEST_HEADERS_MAX_LINES],
+            request_headers_lines: 0,
+        }
+    }
+
     /// Writes an empty request with this method through `this`, field by
     /// field (no copy of a whole request built aside).
     ///

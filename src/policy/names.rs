@@ -175,14 +175,32 @@ impl NameSet {
             return false;
         }
         let ends = ends(name);
-        let mut at = slot(fold(name.len(), ends, self.seed), size);
+        let at = slot(fold(name.len(), ends, self.seed), size);
+        // Byte-equal (lowercase, as browsers send) in the first slot: the
+        // two words are the whole name up to 16 bytes.
+        if let Some(s) = self.slots.get(at) {
+            if s.len as usize == name.len()
+                && s.first == ends.0
+                && s.last == ends.1
+                && name.len() <= 16
+            {
+                return true;
+            }
+        }
+        self.contains_from(at, name, ends)
+    }
+
+    /// The rest of [`NameSet::contains_ignore_case`], from slot `at`:
+    /// other cases, longer names, further slots.
+    #[cold]
+    #[inline(never)]
+    fn contains_from(&self, mut at: usize, name: &[u8], ends: (u64, u64)) -> bool {
+        let size = self.slots.len();
         for _ in 0..self.max_probe {
             let Some(s) = self.slots.get(at) else {
                 return false;
             };
             if s.len as usize == name.len() {
-                // Byte-equal (lowercase, as browsers send): the two words
-                // are the whole name up to 16 bytes.
                 if s.first == ends.0 && s.last == ends.1 && name.len() <= 16 {
                     return true;
                 }
