@@ -5,7 +5,9 @@
 //! bytes, and the decision borrows from the request and the policy.
 
 use crate::origin::{parse_request_origin, OriginError};
-use crate::policy::{eq_bytes, is_plain_origin, ActualDeny, Mode, Policy, PreflightDeny};
+use crate::policy::{
+    eq_bytes, is_plain_origin, short_word, ActualDeny, Mode, Policy, PreflightDeny,
+};
 use crate::tokens::{find_comma, is_token, trim_ows};
 
 /// Most `Access-Control-Request-Headers` lines kept; more are denied.
@@ -875,7 +877,7 @@ impl Policy {
             || (self.any_method
                 && method.len() <= STAR_METHOD_MAX_LEN
                 && !is_forbidden_method(method))
-            || self.methods.iter().any(|m| eq_bytes(m, method)))
+            || self.allows_listed_method(method))
         {
             Err((Reason::MethodNotAllowed, method))
         } else {
@@ -930,6 +932,16 @@ impl Policy {
             Some(name) => Err((Reason::HeaderNotAllowed, name)),
             None => Ok(count > 0),
         }
+    }
+
+    /// True when `method` is one of `allow_methods`, byte for byte.
+    #[inline]
+    fn allows_listed_method(&self, method: &[u8]) -> bool {
+        if method.len() < 8 {
+            let key = (method.len(), short_word(method));
+            return self.short_methods.contains(&key);
+        }
+        self.methods.iter().any(|m| eq_bytes(m, method))
     }
 
     /// An element of `check_headers` that is not a listed name, or comes

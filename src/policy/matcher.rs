@@ -45,6 +45,8 @@ pub struct OriginMatcher {
     subdomains: HashMap<Box<[u8]>, Rules, RandomState>,
     max_suffix_labels: usize,
     regex: Option<dense::DFA<Vec<u32>>>,
+    /// No pattern but exact origins.
+    exact_only: bool,
 }
 
 impl OriginMatcher {
@@ -58,6 +60,7 @@ impl OriginMatcher {
             subdomains: HashMap::default(),
             max_suffix_labels: 0,
             regex: None,
+            exact_only: false,
         };
         let mut exact: HashSet<Box<[u8]>, RandomState> = HashSet::default();
         let mut regexes = Vec::new();
@@ -84,6 +87,11 @@ impl OriginMatcher {
         if !regexes.is_empty() {
             m.regex = Some(build_regex(&regexes)?);
         }
+        m.exact_only = !m.any
+            && m.any_port.is_empty()
+            && m.subdomains.is_empty()
+            && m.max_suffix_labels == 0
+            && m.regex.is_none();
         m.exact = if exact.len() <= FEW_EXACT {
             ExactOrigins::Few(exact.into_iter().collect())
         } else {
@@ -111,11 +119,7 @@ impl OriginMatcher {
     /// wildcard or regex).
     #[inline]
     pub fn exact_only(&self) -> bool {
-        !self.any
-            && self.any_port.is_empty()
-            && self.max_suffix_labels == 0
-            && self.subdomains.is_empty()
-            && self.regex.is_none()
+        self.exact_only
     }
 
     /// True when the parsed request origin matches a pattern.

@@ -3,7 +3,7 @@
 
 mod matcher;
 mod names;
-pub(crate) use names::eq_bytes;
+pub(crate) use names::{eq_bytes, short_word};
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -141,6 +141,9 @@ pub struct Policy {
     pub(crate) origins: Arc<SharedOrigins>,
     pub(crate) any_method: bool,
     pub(crate) methods: Vec<Box<[u8]>>,
+    /// `methods` shorter than 8 bytes as (length, word), compared without
+    /// reading them.
+    pub(crate) short_methods: Box<[(usize, u64)]>,
     pub(crate) any_header: bool,
     pub(crate) headers: names::NameSet,
     pub(crate) credentials: bool,
@@ -278,6 +281,11 @@ impl Policy {
             origins,
             any_method,
             methods: methods.iter().map(|m| m.as_bytes().into()).collect(),
+            short_methods: methods
+                .iter()
+                .filter(|m| m.len() < 8)
+                .map(|m| (m.len(), names::short_word(m.as_bytes())))
+                .collect(),
             any_header,
             headers: names::NameSet::new(headers.iter().map(|h| h.as_bytes().into()).collect()),
             credentials,

@@ -70,7 +70,7 @@ fn fold(len: usize, (first, last): (u64, u64), seed: u64) -> u64 {
 /// The bytes of `b` (shorter than 8) in one word, without a loop: for
 /// strings of one length, different strings give different words.
 #[inline]
-fn short_word(b: &[u8]) -> u64 {
+pub(crate) fn short_word(b: &[u8]) -> u64 {
     let n = b.len();
     let four = |w: Option<&[u8]>| {
         w.and_then(|w| <[u8; 4]>::try_from(w).ok())
