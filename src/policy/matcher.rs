@@ -338,10 +338,17 @@ mod tests {
         // Whatever it accepts, the parser accepts: every string of up to
         // 6 host bytes from a small alphabet, at every word offset.
         let alphabet = b"a-.0:A";
-        for pad in ["", "abcdefg", "abcdefgh", "abcdefghijk", "abcdefghijklmno"] {
+        for pad in [
+            "https://",
+            "http://",
+            "https://abcdefg",
+            "http://abcdefgh",
+            "https://abcdefghijk",
+            "http://abcdefghijklmno",
+        ] {
             for len in 0..=6u32 {
                 for mut code in 0..(alphabet.len() as u32).pow(len) {
-                    let mut o = format!("https://{pad}").into_bytes();
+                    let mut o = pad.as_bytes().to_vec();
                     for _ in 0..len {
                         o.push(alphabet[(code % alphabet.len() as u32) as usize]);
                         code /= alphabet.len() as u32;
@@ -377,10 +384,17 @@ pub fn is_plain_origin(raw: &[u8]) -> bool {
     if raw.len() > crate::origin::MAX_ORIGIN_LEN {
         return false;
     }
-    let host = match raw {
-        [b'h', b't', b't', b'p', b's', b':', b'/', b'/', host @ ..] => host,
-        [b'h', b't', b't', b'p', b':', b'/', b'/', host @ ..] => host,
-        _ => return false,
+    // The scheme and `://` as one word: `https://`, or `http://` and the
+    // host's first byte.
+    let Some(head) = raw.first_chunk::<8>().map(|w| u64::from_le_bytes(*w)) else {
+        return false;
+    };
+    let host = if head == u64::from_le_bytes(*b"https://") {
+        raw.get(8..).unwrap_or_default()
+    } else if head & 0x00ff_ffff_ffff_ffff == u64::from_le_bytes(*b"http://\0") {
+        raw.get(7..).unwrap_or_default()
+    } else {
+        return false;
     };
     if host.len() < 8 {
         let mut prev_dot = true; // no leading dot
@@ -436,7 +450,9 @@ fn host_bytes(w: &[u8]) -> (u64, u64) {
     // As in `crate::tokens`: for bytes below 0x80 (the others are flagged
     // by `x & H`), no borrow crosses a byte.
     let in_range = |lo: u64, hi: u64| ((x | H) - lo * L) & (((hi | 0x80) * L) - (x & !H)) & H;
+    // `[-./0-9]` and `[a-z]`, then without `/`.
     let dots = in_range(0x2e, 0x2e) & !x;
-    let ok = (in_range(0x61, 0x7a) | in_range(0x30, 0x39) | in_range(0x2d, 0x2e)) & !x;
+    let slashes = in_range(0x2f, 0x2f);
+    let ok = (in_range(0x61, 0x7a) | in_range(0x2d, 0x39)) & !slashes & !x;
     (!ok & H, dots)
 }
