@@ -304,6 +304,90 @@ pub fn build_regex(patterns: &[String]) -> Result<dense::DFA<Vec<u32>>, String> 
     )
 }
 
+/// True when `raw` is surely a serialized origin, by a quicker test than
+/// [`crate::origin::parse_request_origin`] for the common shape:
+/// `https://` or `http://`, then a host of `[a-z0-9-]` labels separated by
+/// single dots (a trailing dot allowed), no port. Every origin this
+/// accepts, the parser accepts too (a test checks); for the others, ask
+/// the parser.
+#[inline]
+pub fn is_plain_origin(raw: &[u8]) -> bool {
+    if raw.len() > crate::origin::MAX_ORIGIN_LEN {
+        return false;
+    }
+    // The scheme and `://` as one word: `https://`, or `http://` and the
+    // host's first byte.
+    let Some(head) = raw.first_chunk::<8>().map(|w| u64::from_le_bytes(*w)) else {
+        return false;
+    };
+    let host = if head == u64::from_le_bytes(*b"https://") {
+        raw.get(8..).unwrap_or_default()
+    } else if head & 0x00ff_ffff_ffff_ffff == u64::from_le_bytes(*b"http://\0") {
+        raw.get(7..).unwrap_or_default()
+    } else {
+        return false;
+    };
+    if host.len() < 8 {
+        let mut prev_dot = true; // no leading dot
+        for &b in host {
+            let dot = b == b'.';
+            if (dot && prev_dot)
+                || !(dot || b == b'-' || b.is_ascii_lowercase() || b.is_ascii_digit())
+            {
+                return false;
+            }
+            prev_dot = dot;
+        }
+        return !host.is_empty();
+    }
+    if host.first() == Some(&b'.') {
+        return false;
+    }
+    // 8 bytes at a time, the last word overlapping the one before.
+    let mut at = 0;
+    let mut prev_dots = 0u64;
+    loop {
+        let last = at + 8 >= host.len();
+        let from = if last { host.len() - 8 } else { at };
+        let Some(w) = host.get(from..from + 8) else {
+            return false;
+        };
+        let (bad, dots) = host_bytes(w);
+        // Two dots side by side: in the word, or across the boundary
+        // with the word before (unless the last word overlaps it).
+        if bad != 0
+            || dots & (dots >> 8) != 0
+            || (from == at && prev_dots >> 63 & dots >> 7 & 1 != 0)
+        {
+            return false;
+        }
+        if last {
+            return true;
+        }
+        prev_dots = dots;
+        at += 8;
+    }
+}
+
+/// For the 8 bytes of `w`: the high bit of each byte that is not one of
+/// `[a-z0-9.-]`, and of each byte that is a dot.
+#[inline]
+fn host_bytes(w: &[u8]) -> (u64, u64) {
+    const L: u64 = 0x0101_0101_0101_0101;
+    const H: u64 = 0x8080_8080_8080_8080;
+    let mut b = [0u8; 8];
+    b.copy_from_slice(w);
+    let x = u64::from_le_bytes(b);
+    // As in `crate::tokens`: for bytes below 0x80 (the others are flagged
+    // by `x & H`), no borrow crosses a byte.
+    let in_range = |lo: u64, hi: u64| ((x | H) - lo * L) & (((hi | 0x80) * L) - (x & !H)) & H;
+    // `[-./0-9]` and `[a-z]`, then without `/`.
+    let dots = in_range(0x2e, 0x2e) & !x;
+    let slashes = in_range(0x2f, 0x2f);
+    let ok = (in_range(0x61, 0x7a) | in_range(0x2d, 0x39)) & !slashes & !x;
+    (!ok & H, dots)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,88 +557,4 @@ mod tests {
         let huge = vec!["[ab]*a[ab]{20}".to_owned()];
         assert!(build_regex(&huge).is_err());
     }
-}
-
-/// True when `raw` is surely a serialized origin, by a quicker test than
-/// [`crate::origin::parse_request_origin`] for the common shape:
-/// `https://` or `http://`, then a host of `[a-z0-9-]` labels separated by
-/// single dots (a trailing dot allowed), no port. Every origin this
-/// accepts, the parser accepts too (a test checks); for the others, ask
-/// the parser.
-#[inline]
-pub fn is_plain_origin(raw: &[u8]) -> bool {
-    if raw.len() > crate::origin::MAX_ORIGIN_LEN {
-        return false;
-    }
-    // The scheme and `://` as one word: `https://`, or `http://` and the
-    // host's first byte.
-    let Some(head) = raw.first_chunk::<8>().map(|w| u64::from_le_bytes(*w)) else {
-        return false;
-    };
-    let host = if head == u64::from_le_bytes(*b"https://") {
-        raw.get(8..).unwrap_or_default()
-    } else if head & 0x00ff_ffff_ffff_ffff == u64::from_le_bytes(*b"http://\0") {
-        raw.get(7..).unwrap_or_default()
-    } else {
-        return false;
-    };
-    if host.len() < 8 {
-        let mut prev_dot = true; // no leading dot
-        for &b in host {
-            let dot = b == b'.';
-            if (dot && prev_dot)
-                || !(dot || b == b'-' || b.is_ascii_lowercase() || b.is_ascii_digit())
-            {
-                return false;
-            }
-            prev_dot = dot;
-        }
-        return !host.is_empty();
-    }
-    if host.first() == Some(&b'.') {
-        return false;
-    }
-    // 8 bytes at a time, the last word overlapping the one before.
-    let mut at = 0;
-    let mut prev_dots = 0u64;
-    loop {
-        let last = at + 8 >= host.len();
-        let from = if last { host.len() - 8 } else { at };
-        let Some(w) = host.get(from..from + 8) else {
-            return false;
-        };
-        let (bad, dots) = host_bytes(w);
-        // Two dots side by side: in the word, or across the boundary
-        // with the word before (unless the last word overlaps it).
-        if bad != 0
-            || dots & (dots >> 8) != 0
-            || (from == at && prev_dots >> 63 & dots >> 7 & 1 != 0)
-        {
-            return false;
-        }
-        if last {
-            return true;
-        }
-        prev_dots = dots;
-        at += 8;
-    }
-}
-
-/// For the 8 bytes of `w`: the high bit of each byte that is not one of
-/// `[a-z0-9.-]`, and of each byte that is a dot.
-#[inline]
-fn host_bytes(w: &[u8]) -> (u64, u64) {
-    const L: u64 = 0x0101_0101_0101_0101;
-    const H: u64 = 0x8080_8080_8080_8080;
-    let mut b = [0u8; 8];
-    b.copy_from_slice(w);
-    let x = u64::from_le_bytes(b);
-    // As in `crate::tokens`: for bytes below 0x80 (the others are flagged
-    // by `x & H`), no borrow crosses a byte.
-    let in_range = |lo: u64, hi: u64| ((x | H) - lo * L) & (((hi | 0x80) * L) - (x & !H)) & H;
-    // `[-./0-9]` and `[a-z]`, then without `/`.
-    let dots = in_range(0x2e, 0x2e) & !x;
-    let slashes = in_range(0x2f, 0x2f);
-    let ok = (in_range(0x61, 0x7a) | in_range(0x2d, 0x39)) & !slashes & !x;
-    (!ok & H, dots)
 }
