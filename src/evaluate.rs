@@ -1115,6 +1115,36 @@ mod tests {
     }
 
     #[test]
+    fn requested_header_lists() {
+        let p = policy(r#"{"allow_origins":["https://a.com"],"allow_headers":["x-a","x-b"]}"#);
+        let many = vec!["x-a"; REQUEST_HEADERS_MAX_NAMES + 1].join(",");
+        for (lines, want, detail) in [
+            (&["x-a, X-A ,x-b"][..], Reason::Allowed, ""),
+            (&["x-a", "", " ,X-B"], Reason::Allowed, ""),
+            (&["x-c,x-d"], Reason::HeaderNotAllowed, "x-c"),
+            (&["x-a", "x-b,x-c ,"], Reason::HeaderNotAllowed, "x-c"),
+            // Malformed wins over a refusal before it, and over listed names.
+            (&["x-c,x@y"], Reason::HeadersMalformed, ""),
+            (&["x-a x-b"], Reason::HeadersMalformed, ""),
+            (&["x-a,\rx-b"], Reason::HeadersMalformed, ""),
+            (&[many.as_str()], Reason::TooManyHeaders, ""),
+        ] {
+            let mut r = request(
+                "OPTIONS",
+                &[
+                    ("Origin", "https://a.com"),
+                    ("Access-Control-Request-Method", "GET"),
+                ],
+            );
+            for l in lines {
+                r.add_header(b"access-control-request-headers", l.as_bytes());
+            }
+            let d = p.evaluate(&r);
+            assert_eq!((d.reason, d.detail), (want, detail.as_bytes()), "{lines:?}");
+        }
+    }
+
+    #[test]
     fn report_mode_writes_nothing() {
         let p = policy(r#"{"allow_origins":["https://a.com"],"mode":"report"}"#);
         let r = request("GET", &[("Origin", "https://b.com")]);

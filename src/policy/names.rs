@@ -257,6 +257,32 @@ mod tests {
     }
 
     #[test]
+    fn long_names_compared_whole() {
+        // Same length, first and last 8 bytes: only the middle differs.
+        let s = set(&["x-customaaaaaaaa-headers", "x-custombbbbbbbb-headers"]);
+        for n in [
+            "x-customaaaaaaaa-headers",
+            "x-custombbbbbbbb-headers",
+            "X-CustomBBBBBBBB-Headers",
+        ] {
+            assert!(s.contains_ignore_case(n.as_bytes()), "{n}");
+        }
+        for n in [
+            "x-customcccccccc-headers",
+            "x-customaaaaaaa-headers",
+            "x-custom\raaaaaaa-headers",
+        ] {
+            assert!(!s.contains_ignore_case(n.as_bytes()), "{n}");
+        }
+        // 9 to 16 bytes: the two words are the whole name.
+        let s = set(&["x-request-id", "content-type"]);
+        assert!(s.contains_ignore_case(b"Content-Type"));
+        assert!(!s.contains_ignore_case(b"content-typf"));
+        // `\r` | 0x20 is `-`: told apart by the comparison.
+        assert!(!s.contains_ignore_case(b"x\rrequest-id"));
+    }
+
+    #[test]
     fn equal_bytes() {
         for (a, b) in [
             ("", ""),
