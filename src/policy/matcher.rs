@@ -22,8 +22,8 @@ pub const MAX_REGEX_LEN: usize = 1024;
 pub use crate::analysis::MAX_REGEX_DFA_BYTES;
 
 /// Up to this many exact origins are compared one by one rather than
-/// hashed: a length check and a `memcmp` each cost less than hashing the
-/// request's origin.
+/// hashed: a length check and a word-by-word comparison each cost less
+/// than hashing the request's origin.
 const FEW_EXACT: usize = 4;
 
 /// Which schemes and ports a host (or a suffix) accepts.
