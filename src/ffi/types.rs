@@ -333,18 +333,7 @@ impl corsgate_request {
     /// # Safety
     /// Every slice must be readable for `'a`.
     pub(crate) unsafe fn as_core<'a>(&self) -> Request<'a> {
-        let mut request_headers: [&[u8]; CORSGATE_REQUEST_HEADERS_MAX_LINES] = Default::default();
-        // Only the kept lines (none on most requests).
-        let kept = (self.request_headers_lines as usize).min(CORSGATE_REQUEST_HEADERS_MAX_LINES);
-        for (dst, src) in request_headers
-            .iter_mut()
-            .zip(&self.request_headers)
-            .take(kept)
-        {
-            // SAFETY: per the caller.
-            *dst = unsafe { src.as_bytes() };
-        }
-        Request {
+        let mut request = Request {
             // SAFETY: per the caller, for every slice below.
             method: unsafe { self.method.as_bytes() },
             origin: (self.origin_lines > 0).then(|| unsafe { self.origin.as_bytes() }),
@@ -352,9 +341,21 @@ impl corsgate_request {
             request_method: (self.request_method_lines > 0)
                 .then(|| unsafe { self.request_method.as_bytes() }),
             request_method_lines: self.request_method_lines,
-            request_headers,
+            request_headers: Default::default(),
             request_headers_lines: self.request_headers_lines,
+        };
+        // Only the kept lines (none on most requests), in place.
+        let kept = (self.request_headers_lines as usize).min(CORSGATE_REQUEST_HEADERS_MAX_LINES);
+        for (dst, src) in request
+            .request_headers
+            .iter_mut()
+            .zip(&self.request_headers)
+            .take(kept)
+        {
+            // SAFETY: per the caller.
+            *dst = unsafe { src.as_bytes() };
         }
+        request
     }
 }
 
@@ -649,22 +650,29 @@ impl corsgate_decision {
                     entries.cast::<[Entry; PLANNED_MAX]>().write(t.entries);
                 }
                 n = t.len;
-                for &(i, source) in t.patches.get(..t.patches_len).unwrap_or_default() {
-                    let value = match source {
-                        Source::Origin => keep(request.origin.unwrap_or_default(), false)?,
-                        Source::RequestMethod => {
-                            keep(request.request_method.unwrap_or_default(), false)?
-                        }
-                        _ => {
-                            let text = d.reason.as_str().as_bytes();
-                            Ref {
-                                ptr: text.as_ptr(),
-                                off: 0,
-                                len: text.len() as u32,
-                            }
-                        }
-                    };
+                let patches = t.patches.get(..t.patches_len).unwrap_or_default();
+                if let [(i, Source::Origin)] = *patches {
+                    // The common case: the reflected origin alone.
+                    let value = keep(request.origin.unwrap_or_default(), false)?;
                     addr_of_mut!((*entries.add(usize::from(i))).value).write(value);
+                } else {
+                    for &(i, source) in patches {
+                        let value = match source {
+                            Source::Origin => keep(request.origin.unwrap_or_default(), false)?,
+                            Source::RequestMethod => {
+                                keep(request.request_method.unwrap_or_default(), false)?
+                            }
+                            _ => {
+                                let text = d.reason.as_str().as_bytes();
+                                Ref {
+                                    ptr: text.as_ptr(),
+                                    off: 0,
+                                    len: text.len() as u32,
+                                }
+                            }
+                        };
+                        addr_of_mut!((*entries.add(usize::from(i))).value).write(value);
+                    }
                 }
                 headers = Decision::internal_error().headers();
             }
