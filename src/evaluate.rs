@@ -5,8 +5,10 @@
 //! bytes, and the decision borrows from the request and the policy.
 
 use crate::origin::{parse_request_origin, OriginError};
-use crate::policy::{eq_bytes, ActualDeny, Mode, Policy, PreflightDeny};
-use crate::tokens::{is_token, scan_list, ListCaps, ListError};
+use crate::policy::{
+    eq_bytes, is_plain_origin, short_word, ActualDeny, Mode, Policy, PreflightDeny,
+};
+use crate::tokens::{find_comma, is_token, trim_ows};
 
 /// Most `Access-Control-Request-Headers` lines kept; more are denied.
 pub const REQUEST_HEADERS_MAX_LINES: usize = 8;
@@ -355,8 +357,7 @@ pub struct Header<'a> {
     pub op: HeaderOp,
 }
 
-/// The headers a decision may write, in the order they are written; a
-/// decision keeps one bit per entry and derives the values on demand.
+/// The headers a decision may write, in the order they are written.
 const HEADER_ORDER: [&str; 8] = [
     ALLOW_ORIGIN,
     ALLOW_CREDENTIALS,
@@ -367,23 +368,238 @@ const HEADER_ORDER: [&str; 8] = [
     VARY,
     DEBUG_REASON,
 ];
-
-// Bits of `HEADER_ORDER`.
-const ALLOW_ORIGIN_BIT: usize = 0;
-const ALLOW_CREDENTIALS_BIT: usize = 1;
-const ALLOW_METHODS_BIT: usize = 2;
-const ALLOW_HEADERS_BIT: usize = 3;
-const MAX_AGE_BIT: usize = 4;
-const EXPOSE_HEADERS_BIT: usize = 5;
-/// `Vary`: the one header that is appended.
-const VARY_BIT: usize = 6;
-const DEBUG_REASON_BIT: usize = 7;
-const _: () = assert!(HEADER_ORDER[VARY_BIT].len() == VARY.len());
 // `Headers::echo` has one bit per kept request line.
 const _: () = assert!(REQUEST_HEADERS_MAX_LINES <= u8::BITS as usize);
 
+/// The outcomes a decision can take. The policy builds, when it loads, the
+/// headers, action and status of each ([`Plans`]); evaluating a request
+/// picks one and adds what comes from the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Plan {
+    NotCors,
+    ActualAllowed,
+    ActualDenied,
+    PreflightAllowed,
+    /// An allowed preflight that requested headers (it gets
+    /// `Access-Control-Allow-Headers`).
+    PreflightAllowedHeaders,
+    PreflightDenied,
+}
+
+impl Plan {
+    pub(crate) const ALL: [Plan; 6] = [
+        Plan::NotCors,
+        Plan::ActualAllowed,
+        Plan::ActualDenied,
+        Plan::PreflightAllowed,
+        Plan::PreflightAllowedHeaders,
+        Plan::PreflightDenied,
+    ];
+}
+
+/// Where the value of a planned header comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// The planned value itself (static text or the policy's).
+    Fixed,
+    /// The request's `Origin`.
+    Origin,
+    /// The requested method (echoed under `allow_methods: ["*"]` with
+    /// credentials).
+    RequestMethod,
+    /// The request's `Access-Control-Request-Headers` lines, one header per
+    /// line that names something (under `allow_headers: ["*"]` with
+    /// credentials); the planned value when there is none.
+    RequestHeaderLines,
+    /// The text of the decision's reason (the debug header).
+    Reason,
+}
+
+/// One header of a plan, built when the policy loads.
+#[derive(Debug)]
+pub(crate) struct Planned {
+    pub(crate) name: &'static str,
+    pub(crate) op: HeaderOp,
+    pub(crate) source: Source,
+    /// The value for `Source::Fixed` (and `RequestHeaderLines`' fallback).
+    pub(crate) value: Box<[u8]>,
+}
+
+/// What every decision of one plan shares.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    verdict: Verdict,
+    kind: Kind,
+    action: Action,
+    status: u16,
+    headers: Box<[Planned]>,
+}
+
+/// A policy's outcomes, one per [`Plan`], built when it loads: evaluating
+/// a request formats nothing and looks nothing up to know its headers.
+#[derive(Debug)]
+pub(crate) struct Plans {
+    outcomes: [Outcome; Plan::ALL.len()],
+    /// `mode: "report"`: every outcome is empty.
+    report: bool,
+    /// Allowed preflights echo the request's header lines.
+    echo_header_lines: bool,
+}
+
+impl Plans {
+    /// The outcomes of a compiled policy (its other fields set).
+    pub(crate) fn new(p: &Policy) -> Plans {
+        Plans {
+            outcomes: Plan::ALL.map(|plan| Plans::outcome(p, plan)),
+            report: p.mode == Mode::Report,
+            echo_header_lines: p.any_header && p.credentials && p.mode != Mode::Report,
+        }
+    }
+
+    /// The headers `plan` writes, as planned.
+    pub(crate) fn headers(&self, plan: Plan) -> &[Planned] {
+        self.outcomes
+            .get(plan as usize)
+            .map_or(&[][..], |o| &o.headers)
+    }
+
+    /// An empty set (before [`Plans::new`]).
+    pub(crate) fn empty() -> Plans {
+        Plans {
+            outcomes: Plan::ALL.map(|_| Outcome {
+                verdict: Verdict::Denied,
+                kind: Kind::Actual,
+                action: Action::Continue,
+                status: 0,
+                headers: Box::default(),
+            }),
+            report: false,
+            echo_header_lines: false,
+        }
+    }
+
+    fn outcome(p: &Policy, plan: Plan) -> Outcome {
+        let fixed = |name: &'static str, value: &[u8]| Planned {
+            name,
+            op: HeaderOp::Set,
+            source: Source::Fixed,
+            value: value.into(),
+        };
+        let from = |name: &'static str, source: Source| Planned {
+            name,
+            op: HeaderOp::Set,
+            source,
+            value: Box::default(),
+        };
+        let any_origin = p.origins.allows_any();
+        let (verdict, kind) = match plan {
+            Plan::NotCors => (Verdict::NotCors, Kind::NotCors),
+            Plan::ActualAllowed => (Verdict::Allowed, Kind::Actual),
+            Plan::ActualDenied => (Verdict::Denied, Kind::Actual),
+            Plan::PreflightAllowed | Plan::PreflightAllowedHeaders => {
+                (Verdict::Allowed, Kind::Preflight)
+            }
+            Plan::PreflightDenied => (Verdict::Denied, Kind::Preflight),
+        };
+        let mut h = Vec::new();
+        let expose = p.expose_headers_value.as_deref();
+        if verdict == Verdict::Allowed {
+            h.push(if any_origin {
+                fixed(ALLOW_ORIGIN, b"*")
+            } else {
+                from(ALLOW_ORIGIN, Source::Origin)
+            });
+            if p.credentials {
+                h.push(fixed(ALLOW_CREDENTIALS, b"true"));
+            }
+            if kind == Kind::Preflight {
+                // With credentials a literal `*` is a method name to Fetch:
+                // echo the (allowed, so non-empty) requested method instead.
+                if p.any_method && p.credentials {
+                    h.push(from(ALLOW_METHODS, Source::RequestMethod));
+                } else if !p.allow_methods_value.is_empty() {
+                    h.push(fixed(ALLOW_METHODS, &p.allow_methods_value));
+                }
+                if plan == Plan::PreflightAllowedHeaders {
+                    h.push(Planned {
+                        source: if p.any_header && p.credentials {
+                            Source::RequestHeaderLines
+                        } else {
+                            Source::Fixed
+                        },
+                        ..fixed(ALLOW_HEADERS, &p.allow_headers_value)
+                    });
+                }
+                if let Some(age) = p.max_age_value.as_deref() {
+                    h.push(fixed(MAX_AGE, age));
+                }
+            }
+            if let Some(e) = expose {
+                h.push(fixed(EXPOSE_HEADERS, e));
+            }
+        } else if verdict == Verdict::NotCors && any_origin {
+            // A response that is not CORS: under `*` it carries what a
+            // cached copy served to a later CORS request needs (Fetch,
+            // "CORS protocol and HTTP caches").
+            h.push(fixed(ALLOW_ORIGIN, b"*"));
+            if let Some(e) = expose {
+                h.push(fixed(EXPOSE_HEADERS, e));
+            }
+        }
+        let vary = |value: &[u8]| Planned {
+            op: HeaderOp::Append,
+            ..fixed(VARY, value)
+        };
+        if kind == Kind::Preflight {
+            h.push(vary(VARY_PREFLIGHT));
+        } else if !any_origin || verdict == Verdict::Denied {
+            // With `*`, well-formed origins all get the same answer; a
+            // denial (malformed origin) differs, so it varies on Origin.
+            h.push(vary(VARY_ORIGIN));
+        }
+        let (mut action, mut status) = if verdict == Verdict::Allowed && kind == Kind::Preflight {
+            (Action::Respond, p.preflight_status)
+        } else {
+            (Action::Continue, 0)
+        };
+        if verdict == Verdict::Denied {
+            if p.debug {
+                h.push(from(DEBUG_REASON, Source::Reason));
+            }
+            let reject = match kind {
+                Kind::Preflight => p.preflight_deny == PreflightDeny::Reject,
+                _ => p.actual_deny == ActualDeny::Reject,
+            };
+            if reject {
+                (action, status) = (Action::Respond, 403);
+            }
+        }
+        if p.mode == Mode::Report {
+            (action, status) = (Action::Continue, 0);
+            h.clear();
+        }
+        debug_assert!(h.windows(2).all(|w| order(w[0].name) < order(w[1].name)));
+        Outcome {
+            verdict,
+            kind,
+            action,
+            status,
+            headers: h.into_boxed_slice(),
+        }
+    }
+}
+
+/// The position of `name` in [`HEADER_ORDER`].
+fn order(name: &str) -> usize {
+    HEADER_ORDER
+        .iter()
+        .position(|h| *h == name)
+        .unwrap_or(HEADER_ORDER.len())
+}
+
 /// The outcome of [`Policy::evaluate`]: small and `Copy`; the header values
-/// are derived from the policy when [`Decision::headers`] is iterated.
+/// are borrowed from the policy or the request when [`Decision::headers`]
+/// is iterated.
 #[derive(Debug, Clone, Copy)]
 pub struct Decision<'a> {
     /// Allowed, denied or not CORS.
@@ -404,41 +620,11 @@ pub struct Decision<'a> {
     /// Always a token or a well-formed origin, so safe to log.
     pub detail: &'a [u8],
     headers: Headers<'a>,
+    /// The policy's plan this decision follows (none for a safe denial).
+    pub(crate) plan: Option<Plan>,
 }
 
 impl<'a> Decision<'a> {
-    #[inline]
-    fn new(policy: &'a Policy, request: &'a Request<'a>, kind: Kind) -> Self {
-        let not_cors = kind == Kind::NotCors;
-        Decision {
-            verdict: if not_cors {
-                Verdict::NotCors
-            } else {
-                Verdict::Allowed
-            },
-            kind,
-            reason: if not_cors {
-                Reason::NotCors
-            } else {
-                Reason::Allowed
-            },
-            action: Action::Continue,
-            status: 0,
-            strip_upstream: true,
-            report_only: false,
-            detail: b"",
-            headers: Headers {
-                policy: Some(policy),
-                request,
-                echo: 0,
-                echo_methods: false,
-                preflight: kind == Kind::Preflight,
-                reason: Reason::Allowed,
-                present: 0,
-            },
-        }
-    }
-
     /// A safe denial, for when evaluation cannot run.
     pub fn internal_error() -> Decision<'static> {
         Decision {
@@ -451,32 +637,18 @@ impl<'a> Decision<'a> {
             report_only: false,
             detail: b"",
             headers: Headers {
-                policy: None,
+                planned: &[],
                 request: &EMPTY_REQUEST,
-                echo: 0,
-                echo_methods: false,
-                preflight: false,
                 reason: Reason::InternalError,
-                present: 0,
+                echo: 0,
             },
+            plan: None,
         }
     }
 
     /// The headers to write, in order.
     pub fn headers(&self) -> Headers<'a> {
         self.headers
-    }
-
-    /// Marks `HEADER_ORDER[bit]` as one to write.
-    fn push(&mut self, bit: usize) {
-        self.headers.present |= 1 << bit;
-    }
-
-    fn deny(&mut self, reason: Reason, detail: &'a [u8]) {
-        self.verdict = Verdict::Denied;
-        self.reason = reason;
-        self.detail = detail;
-        self.headers.reason = reason;
     }
 }
 
@@ -485,46 +657,63 @@ impl<'a> Decision<'a> {
 /// into the decision.
 #[derive(Debug, Clone, Copy)]
 pub struct Headers<'a> {
-    policy: Option<&'a Policy>,
+    /// The headers still to come, as the policy planned them.
+    planned: &'a [Planned],
     /// The evaluated request: the origin and the echoed method and header
     /// lines are read from it.
     request: &'a Request<'a>,
-    /// Bit i: the request's `Access-Control-Request-Headers` line i
-    /// (trimmed, not blank) is echoed and still to come; when non-zero,
-    /// `Access-Control-Allow-Headers` is written once per such line
-    /// instead of the policy's list.
-    echo: u8,
-    /// `Access-Control-Allow-Methods` echoes the requested method instead
-    /// of the policy's list.
-    echo_methods: bool,
-    preflight: bool,
     reason: Reason,
-    /// Bit i: `HEADER_ORDER[i]` is still to come.
-    present: u8,
+    /// Bit i: the request's `Access-Control-Request-Headers` line i
+    /// (trimmed, not blank) is echoed and still to come (a
+    /// `Source::RequestHeaderLines` header gives one header per bit).
+    echo: u8,
 }
 
 impl<'a> Headers<'a> {
-    /// The value of `HEADER_ORDER[bit]`.
-    fn value(&self, bit: usize) -> &'a [u8] {
-        let Some(p) = self.policy else {
-            return b"";
-        };
-        match bit {
-            ALLOW_ORIGIN_BIT if p.origins.allows_any() => b"*",
-            ALLOW_ORIGIN_BIT => self.request.origin.unwrap_or_default(),
-            ALLOW_CREDENTIALS_BIT => b"true",
-            ALLOW_METHODS_BIT if self.echo_methods => {
-                self.request.request_method.unwrap_or_default()
+    /// The next header, with where its value comes from (the C ABI copies
+    /// the request's bytes into its decision, and only those).
+    #[inline]
+    pub(crate) fn next_with_source(&mut self) -> Option<(Header<'a>, Source)> {
+        let (p, rest) = self.planned.split_first()?;
+        let value: &'a [u8] = match p.source {
+            Source::Fixed => &p.value,
+            Source::Origin => self.request.origin.unwrap_or_default(),
+            Source::RequestMethod => self.request.request_method.unwrap_or_default(),
+            Source::Reason => self.reason.as_str().as_bytes(),
+            Source::RequestHeaderLines if self.echo != 0 => {
+                let line = self
+                    .request
+                    .request_headers
+                    .get(self.echo.trailing_zeros() as usize)
+                    .copied()
+                    .unwrap_or_default();
+                self.echo &= self.echo - 1;
+                let h = Header {
+                    name: p.name,
+                    value: trim_list(line),
+                    op: p.op,
+                };
+                if self.echo == 0 {
+                    self.planned = rest;
+                }
+                return Some((h, Source::RequestHeaderLines));
             }
-            ALLOW_METHODS_BIT => &p.allow_methods_value,
-            ALLOW_HEADERS_BIT => &p.allow_headers_value,
-            MAX_AGE_BIT => p.max_age_value.as_deref().unwrap_or_default(),
-            EXPOSE_HEADERS_BIT => p.expose_headers_value.as_deref().unwrap_or_default(),
-            VARY_BIT if self.preflight => VARY_PREFLIGHT,
-            VARY_BIT => VARY_ORIGIN,
-            DEBUG_REASON_BIT => self.reason.as_str().as_bytes(),
-            _ => b"",
-        }
+            Source::RequestHeaderLines => &p.value,
+        };
+        self.planned = rest;
+        let source = if p.source == Source::RequestHeaderLines {
+            Source::Fixed
+        } else {
+            p.source
+        };
+        Some((
+            Header {
+                name: p.name,
+                value,
+                op: p.op,
+            },
+            source,
+        ))
     }
 }
 
@@ -533,230 +722,258 @@ impl<'a> Iterator for Headers<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Header<'a>> {
-        if self.present == 0 {
-            return None;
-        }
-        let bit = self.present.trailing_zeros() as usize;
-        if bit == ALLOW_HEADERS_BIT && self.echo != 0 {
-            let line = self
-                .request
-                .request_headers
-                .get(self.echo.trailing_zeros() as usize);
-            self.echo &= self.echo - 1;
-            if self.echo == 0 {
-                self.present &= self.present - 1;
-            }
-            return Some(Header {
-                name: ALLOW_HEADERS,
-                value: trim_list(line.copied().unwrap_or_default()),
-                op: HeaderOp::Set,
-            });
-        }
-        self.present &= self.present - 1;
-        let name = HEADER_ORDER.get(bit).copied().unwrap_or(DEBUG_REASON);
-        let op = if bit == VARY_BIT {
-            HeaderOp::Append
-        } else {
-            HeaderOp::Set
-        };
-        Some(Header {
-            name,
-            value: self.value(bit),
-            op,
-        })
+        self.next_with_source().map(|(h, _)| h)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let mut n = self.present.count_ones() as usize;
-        if self.present & (1 << ALLOW_HEADERS_BIT) != 0 && self.echo != 0 {
-            n += self.echo.count_ones() as usize - 1;
-        }
+        // `echo` is non-zero only before or at the header it expands.
+        let n = self.planned.len() + (self.echo.count_ones() as usize).saturating_sub(1);
         (n, Some(n))
     }
 }
 
 impl ExactSizeIterator for Headers<'_> {}
 
+/// Why a check refused the request: the reason and what it names.
+type Refusal<'a> = (Reason, &'a [u8]);
+
 impl Policy {
     /// Decides one request. Never allocates, never panics, linear time.
+    #[inline]
     pub fn evaluate<'a>(&'a self, request: &'a Request<'a>) -> Decision<'a> {
-        // One `Decision` built in place and returned once (no copies).
-        let kind = match request.origin {
-            None => Kind::NotCors,
-            Some(_) if request.request_method_lines > 0 && eq_bytes(request.method, b"OPTIONS") => {
-                Kind::Preflight
-            }
-            Some(_) => Kind::Actual,
-        };
-        let mut d = Decision::new(self, request, kind);
+        // The common case inline: an actual request (no
+        // `Access-Control-Request-Method`) from one exact allowed origin.
         if let Some(origin) = request.origin {
-            self.check_origin(request, origin, &mut d);
-            let mut requested_headers = false;
-            if kind == Kind::Preflight && d.verdict == Verdict::Allowed {
-                self.check_method(request, &mut d);
-                if d.verdict == Verdict::Allowed {
-                    requested_headers = self.check_headers(request, &mut d);
+            if request.request_method_lines == 0 && request.origin_lines == 1 {
+                if self.origins.matches_exact(origin) {
+                    return self.decide(request, Plan::ActualAllowed, (Reason::Allowed, b""), 0);
                 }
+                return self.actual_not_exact(request, origin);
             }
-            if d.verdict == Verdict::Allowed {
-                self.write_allowed(request, requested_headers, &mut d);
-            }
-        } else {
-            self.write_not_cors(&mut d);
         }
-        self.finish(kind, &mut d);
-        d
+        self.evaluate_any(request)
     }
 
-    fn check_origin<'a>(&'a self, request: &Request<'a>, origin: &'a [u8], d: &mut Decision<'a>) {
+    /// An actual request with one `Origin` line that is no exact allowed
+    /// origin.
+    #[inline(never)]
+    fn actual_not_exact<'a>(&'a self, request: &'a Request<'a>, origin: &'a [u8]) -> Decision<'a> {
+        match self.check_inexact_origin(origin) {
+            Ok(()) => self.decide(request, Plan::ActualAllowed, (Reason::Allowed, b""), 0),
+            Err(refusal) => self.decide(request, Plan::ActualDenied, refusal, 0),
+        }
+    }
+
+    /// [`Policy::evaluate`] for any request.
+    #[inline(never)]
+    fn evaluate_any<'a>(&'a self, request: &'a Request<'a>) -> Decision<'a> {
+        let Some(origin) = request.origin else {
+            return self.decide(request, Plan::NotCors, (Reason::NotCors, b""), 0);
+        };
+        let preflight = request.request_method_lines > 0 && eq_bytes(request.method, b"OPTIONS");
+        let denied = if preflight {
+            Plan::PreflightDenied
+        } else {
+            Plan::ActualDenied
+        };
+        if let Err(refusal) = self.check_origin(request, origin) {
+            return self.decide(request, denied, refusal, 0);
+        }
+        if !preflight {
+            return self.decide(request, Plan::ActualAllowed, (Reason::Allowed, b""), 0);
+        }
+        if let Err(refusal) = self.check_method(request) {
+            return self.decide(request, denied, refusal, 0);
+        }
+        match self.check_headers(request) {
+            Err(refusal) => self.decide(request, denied, refusal, 0),
+            Ok(false) => self.decide(request, Plan::PreflightAllowed, (Reason::Allowed, b""), 0),
+            Ok(true) => {
+                let echo = if self.plans.echo_header_lines {
+                    echo_lines(request)
+                } else {
+                    0
+                };
+                let allowed = (Reason::Allowed, &b""[..]);
+                self.decide(request, Plan::PreflightAllowedHeaders, allowed, echo)
+            }
+        }
+    }
+
+    /// The decision of `plan`, as the policy built it, for this request.
+    #[inline(always)]
+    fn decide<'a>(
+        &'a self,
+        request: &'a Request<'a>,
+        plan: Plan,
+        (reason, detail): Refusal<'a>,
+        echo: u8,
+    ) -> Decision<'a> {
+        let o = match self.plans.outcomes.get(plan as usize) {
+            Some(o) => o,
+            None => return Decision::internal_error(),
+        };
+        Decision {
+            verdict: o.verdict,
+            kind: o.kind,
+            reason,
+            action: o.action,
+            status: o.status,
+            strip_upstream: !self.plans.report,
+            report_only: self.plans.report,
+            detail,
+            headers: Headers {
+                planned: &o.headers,
+                request,
+                reason,
+                echo,
+            },
+            plan: Some(plan),
+        }
+    }
+
+    fn check_origin<'a>(
+        &'a self,
+        request: &Request<'a>,
+        origin: &'a [u8],
+    ) -> Result<(), Refusal<'a>> {
         if request.origin_lines > 1 {
-            return d.deny(Reason::OriginDuplicated, b"");
+            return Err((Reason::OriginDuplicated, b""));
         }
         // Fast path: an exact policy origin was validated at load as a
         // serialized origin, so a byte-equal request origin is one too.
         if self.origins.matches_exact(origin) {
-            return;
+            return Ok(());
+        }
+        self.check_inexact_origin(origin)
+    }
+
+    /// Checks an origin that is no exact allowed origin.
+    #[inline]
+    fn check_inexact_origin<'a>(&'a self, origin: &'a [u8]) -> Result<(), Refusal<'a>> {
+        // Only exact origins are allowed and this one is well-formed: the
+        // parser would say so at greater cost, and nothing else can match.
+        if self.origins.exact_only() && is_plain_origin(origin) {
+            return Err((Reason::OriginNotAllowed, origin));
         }
         match parse_request_origin(origin) {
-            Ok(parsed) if self.origins.matches_inexact(&parsed) => {}
-            Ok(_) => d.deny(Reason::OriginNotAllowed, origin),
-            Err(OriginError::Null) if self.origins.allows_any() => {}
-            Err(OriginError::Null) => d.deny(Reason::OriginNull, b""),
-            Err(OriginError::Malformed) => d.deny(Reason::OriginMalformed, b""),
-            Err(OriginError::TooLong) => d.deny(Reason::OriginTooLong, b""),
-            Err(OriginError::Duplicated) => d.deny(Reason::OriginDuplicated, b""),
+            Ok(parsed) if self.origins.matches_inexact(&parsed) => Ok(()),
+            Ok(_) => Err((Reason::OriginNotAllowed, origin)),
+            Err(OriginError::Null) if self.origins.allows_any() => Ok(()),
+            Err(OriginError::Null) => Err((Reason::OriginNull, b"")),
+            Err(OriginError::Malformed) => Err((Reason::OriginMalformed, b"")),
+            Err(OriginError::TooLong) => Err((Reason::OriginTooLong, b"")),
+            Err(OriginError::Duplicated) => Err((Reason::OriginDuplicated, b"")),
         }
     }
 
-    fn check_method<'a>(&'a self, request: &Request<'a>, d: &mut Decision<'a>) {
+    fn check_method<'a>(&'a self, request: &Request<'a>) -> Result<(), Refusal<'a>> {
         let method = request.request_method.unwrap_or_default();
         if request.request_method_lines > 1 {
-            d.deny(Reason::MethodDuplicated, b"");
+            Err((Reason::MethodDuplicated, b""))
         } else if !is_token(method) {
-            d.deny(Reason::MethodMalformed, b"");
+            Err((Reason::MethodMalformed, b""))
         } else if !(is_safelisted_method(method)
             || (self.any_method
                 && method.len() <= STAR_METHOD_MAX_LEN
                 && !is_forbidden_method(method))
-            || self.methods.iter().any(|m| eq_bytes(m, method)))
+            || self.allows_listed_method(method))
         {
-            d.deny(Reason::MethodNotAllowed, method);
+            Err((Reason::MethodNotAllowed, method))
+        } else {
+            Ok(())
         }
     }
 
     /// Checks every requested header; returns whether any was requested.
-    fn check_headers<'a>(&'a self, request: &Request<'a>, d: &mut Decision<'a>) -> bool {
+    ///
+    /// One pass over the lines, as [`crate::tokens::scan_list`] would
+    /// scan them (its caps, its order of errors): the lines are split at
+    /// commas and each element trimmed of spaces and tabs; an element that
+    /// is not empty must be a token (otherwise the list is malformed),
+    /// counts towards the cap, and is looked up until one is refused. A
+    /// name found among the listed ones is a token already (they were
+    /// validated as tokens), so only the others are checked byte by byte.
+    fn check_headers<'a>(&'a self, request: &Request<'a>) -> Result<bool, Refusal<'a>> {
         if request.request_headers_lines as usize > REQUEST_HEADERS_MAX_LINES {
-            d.deny(Reason::TooManyHeaderLines, b"");
-            return false;
+            return Err((Reason::TooManyHeaderLines, b""));
         }
-        let caps = ListCaps {
-            max_bytes: REQUEST_HEADERS_MAX_BYTES,
-            max_elements: REQUEST_HEADERS_MAX_NAMES,
-        };
-        let mut requested = false;
-        let scanned = scan_list(request.request_header_lines(), caps, |name| {
-            requested = true;
-            self.allows_header(name)
-        });
-        match scanned {
-            Ok(None) => {}
-            Ok(Some(refused)) => d.deny(Reason::HeaderNotAllowed, refused),
-            Err(ListError::TooLong) => d.deny(Reason::HeadersTooLong, b""),
-            Err(ListError::Malformed) => d.deny(Reason::HeadersMalformed, b""),
-            Err(ListError::TooMany) => d.deny(Reason::TooManyHeaders, b""),
+        let lines = request.request_header_lines();
+        let total: usize = lines.iter().map(|l| l.len()).sum();
+        if total > REQUEST_HEADERS_MAX_BYTES {
+            return Err((Reason::HeadersTooLong, b""));
         }
-        requested
+        let mut count = 0usize;
+        let mut refused: Option<&'a [u8]> = None;
+        for &line in lines {
+            let mut start = 0;
+            while start <= line.len() {
+                let end = find_comma(line, start).unwrap_or(line.len());
+                let element = trim_ows(line.get(start..end).unwrap_or_default());
+                start = end + 1;
+                if element.is_empty() {
+                    continue;
+                }
+                if refused.is_none()
+                    && !self.any_header
+                    && self.headers.contains_ignore_case(element)
+                {
+                    // A listed name (so a token).
+                    count += 1;
+                    if count > REQUEST_HEADERS_MAX_NAMES {
+                        return Err((Reason::TooManyHeaders, b""));
+                    }
+                    continue;
+                }
+                self.other_element(element, &mut count, &mut refused)?;
+            }
+        }
+        match refused {
+            Some(name) => Err((Reason::HeaderNotAllowed, name)),
+            None => Ok(count > 0),
+        }
     }
 
+    /// True when `method` is one of `allow_methods`, byte for byte.
+    #[inline]
+    fn allows_listed_method(&self, method: &[u8]) -> bool {
+        if method.len() < 8 {
+            let key = (method.len(), short_word(method));
+            return self.short_methods.contains(&key);
+        }
+        self.methods.iter().any(|m| eq_bytes(m, method))
+    }
+
+    /// An element of `check_headers` that is not a listed name, or comes
+    /// after a refused one, or any name is allowed: it must be a token; it
+    /// is counted; the first not allowed is refused.
+    #[inline(never)]
+    fn other_element<'a>(
+        &'a self,
+        element: &'a [u8],
+        count: &mut usize,
+        refused: &mut Option<&'a [u8]>,
+    ) -> Result<(), Refusal<'a>> {
+        if !is_token(element) {
+            return Err((Reason::HeadersMalformed, b""));
+        }
+        *count += 1;
+        if *count > REQUEST_HEADERS_MAX_NAMES {
+            return Err((Reason::TooManyHeaders, b""));
+        }
+        // Without `*`, a name reaching here first was looked up already.
+        if refused.is_none() && (!self.any_header || !self.allows_header(element)) {
+            *refused = Some(element);
+        }
+        Ok(())
+    }
+
+    #[inline]
     fn allows_header(&self, name: &[u8]) -> bool {
         if self.any_header && !name.eq_ignore_ascii_case(b"authorization") {
             return true;
         }
         self.headers.contains_ignore_case(name)
-    }
-
-    fn write_allowed<'a>(
-        &'a self,
-        request: &Request<'a>,
-        requested_headers: bool,
-        d: &mut Decision<'a>,
-    ) {
-        d.push(ALLOW_ORIGIN_BIT);
-        if self.credentials {
-            d.push(ALLOW_CREDENTIALS_BIT);
-        }
-        if d.kind == Kind::Preflight {
-            // With credentials a literal `*` is a method name to Fetch:
-            // echo the (allowed) requested method instead.
-            d.headers.echo_methods = self.any_method && self.credentials;
-            let allow_methods = if d.headers.echo_methods {
-                request.request_method.unwrap_or_default()
-            } else {
-                &self.allow_methods_value
-            };
-            if !allow_methods.is_empty() {
-                d.push(ALLOW_METHODS_BIT);
-            }
-            if requested_headers {
-                if self.any_header && self.credentials {
-                    echo_lines(request, &mut d.headers);
-                }
-                d.push(ALLOW_HEADERS_BIT);
-            }
-            if self.max_age_value.is_some() {
-                d.push(MAX_AGE_BIT);
-            }
-            d.action = Action::Respond;
-            d.status = self.preflight_status;
-        }
-        if self.expose_headers_value.is_some() {
-            d.push(EXPOSE_HEADERS_BIT);
-        }
-    }
-
-    /// A response that is not CORS: under `*` it carries what a cached
-    /// copy served to a later CORS request needs (Fetch, "CORS protocol
-    /// and HTTP caches"): `Access-Control-Allow-Origin: *` and the exposed
-    /// names. Otherwise only `Vary: Origin` (added by `finish`).
-    fn write_not_cors(&self, d: &mut Decision<'_>) {
-        if self.origins.allows_any() {
-            d.push(ALLOW_ORIGIN_BIT);
-            if self.expose_headers_value.is_some() {
-                d.push(EXPOSE_HEADERS_BIT);
-            }
-        }
-    }
-
-    /// Adds `Vary`, the debug header and the deny action; applies report mode.
-    fn finish<'a>(&'a self, kind: Kind, d: &mut Decision<'a>) {
-        if kind == Kind::Preflight {
-            d.push(VARY_BIT);
-        } else if !self.origins.allows_any() || d.verdict == Verdict::Denied {
-            // With `*`, well-formed origins all get the same answer; a
-            // denial (malformed origin) differs, so it varies on Origin.
-            d.push(VARY_BIT);
-        }
-        if d.verdict == Verdict::Denied {
-            if self.debug {
-                d.push(DEBUG_REASON_BIT);
-            }
-            let reject = match kind {
-                Kind::Preflight => self.preflight_deny == PreflightDeny::Reject,
-                _ => self.actual_deny == ActualDeny::Reject,
-            };
-            if reject {
-                d.action = Action::Respond;
-                d.status = 403;
-            }
-        }
-        if self.mode == Mode::Report {
-            d.action = Action::Continue;
-            d.status = 0;
-            d.strip_upstream = false;
-            d.report_only = true;
-            d.headers.present = 0;
-        }
     }
 }
 
@@ -772,19 +989,20 @@ fn is_forbidden_method(method: &[u8]) -> bool {
         .any(|m| method.eq_ignore_ascii_case(m))
 }
 
-/// Marks the request's `Access-Control-Request-Headers` lines as the
-/// values of `Access-Control-Allow-Headers`: one header per line that
-/// names something, trimmed of spaces, tabs and commas at both ends (when
-/// iterated). The lines were validated as token lists (no CR, LF or other
-/// control byte), so they are safe to write back. Borrows, never copies.
-fn echo_lines(request: &Request<'_>, headers: &mut Headers<'_>) {
+/// The request's `Access-Control-Request-Headers` lines echoed as the
+/// values of `Access-Control-Allow-Headers`: bit i for line i when it
+/// names something (it is trimmed of spaces, tabs and commas at both ends
+/// when iterated). The lines were validated as token lists (no CR, LF or
+/// other control byte), so they are safe to write back. Borrows, never
+/// copies.
+fn echo_lines(request: &Request<'_>) -> u8 {
     let mut mask = 0u8;
     for (i, line) in request.request_header_lines().iter().enumerate() {
         if !trim_list(line).is_empty() {
             mask |= 1 << i;
         }
     }
-    headers.echo = mask;
+    mask
 }
 
 /// `line` without leading and trailing spaces, tabs and commas.
@@ -894,6 +1112,36 @@ mod tests {
             r.add_header(b"Access-Control-Request-Headers", b"x-a");
         }
         assert_eq!(p.evaluate(&r).reason, Reason::TooManyHeaderLines);
+    }
+
+    #[test]
+    fn requested_header_lists() {
+        let p = policy(r#"{"allow_origins":["https://a.com"],"allow_headers":["x-a","x-b"]}"#);
+        let many = vec!["x-a"; REQUEST_HEADERS_MAX_NAMES + 1].join(",");
+        for (lines, want, detail) in [
+            (&["x-a, X-A ,x-b"][..], Reason::Allowed, ""),
+            (&["x-a", "", " ,X-B"], Reason::Allowed, ""),
+            (&["x-c,x-d"], Reason::HeaderNotAllowed, "x-c"),
+            (&["x-a", "x-b,x-c ,"], Reason::HeaderNotAllowed, "x-c"),
+            // Malformed wins over a refusal before it, and over listed names.
+            (&["x-c,x@y"], Reason::HeadersMalformed, ""),
+            (&["x-a x-b"], Reason::HeadersMalformed, ""),
+            (&["x-a,\rx-b"], Reason::HeadersMalformed, ""),
+            (&[many.as_str()], Reason::TooManyHeaders, ""),
+        ] {
+            let mut r = request(
+                "OPTIONS",
+                &[
+                    ("Origin", "https://a.com"),
+                    ("Access-Control-Request-Method", "GET"),
+                ],
+            );
+            for l in lines {
+                r.add_header(b"access-control-request-headers", l.as_bytes());
+            }
+            let d = p.evaluate(&r);
+            assert_eq!((d.reason, d.detail), (want, detail.as_bytes()), "{lines:?}");
+        }
     }
 
     #[test]

@@ -154,6 +154,47 @@ fn not_name_bytes(w: &[u8]) -> u64 {
     !ok & H
 }
 
+/// The position of the first comma in `line` at or after `from`: 8 bytes
+/// at a time.
+#[inline]
+pub fn find_comma(line: &[u8], from: usize) -> Option<usize> {
+    const L: u64 = 0x0101_0101_0101_0101;
+    const H: u64 = 0x8080_8080_8080_8080;
+    const COMMAS: u64 = 0x2c2c_2c2c_2c2c_2c2c;
+    // High bit of each byte of `w` that is a comma (exact for the lowest
+    // one, which is the only one used).
+    // `ignored`: low bits of `w` set to 1 first (bytes already looked at
+    // can then neither match nor borrow from the next one).
+    let commas = |w: &[u8], ignored: u64| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        let x = (u64::from_le_bytes(b) ^ COMMAS) | ignored;
+        x.wrapping_sub(L) & !x & H
+    };
+    let mut i = from;
+    while let Some(w) = line.get(i..).and_then(|rest| rest.get(..8)) {
+        let c = commas(w, 0);
+        if c != 0 {
+            return Some(i + (c.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    if i >= line.len() {
+        return None;
+    }
+    if line.len() >= 8 {
+        // The last 8 bytes, without those already looked at.
+        let start = line.len() - 8;
+        let ignored = (1u64 << ((i - start) * 8)) - 1;
+        let c = commas(line.get(start..).unwrap_or(&[0; 8]), ignored);
+        return (c != 0).then(|| start + (c.trailing_zeros() / 8) as usize);
+    }
+    line.get(i..)?
+        .iter()
+        .position(|&b| b == b',')
+        .map(|p| i + p)
+}
+
 // Classes of `LIST_CLASS`.
 const OTHER: u8 = 0;
 const TCHAR_CLASS: u8 = 1;
@@ -182,6 +223,10 @@ static LIST_CLASS: [u8; 256] = {
 /// Trims optional whitespace (spaces and horizontal tabs) from both ends.
 #[inline]
 pub fn trim_ows(mut s: &[u8]) -> &[u8] {
+    let ows = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t'));
+    if !ows(s.first()) && !ows(s.last()) {
+        return s;
+    }
     while let [b' ' | b'\t', rest @ ..] = s {
         s = rest;
     }
@@ -271,6 +316,31 @@ mod tests {
                 b"ABCDEFGH-ijklmnop".to_vec()
             ])
         );
+    }
+
+    #[test]
+    fn commas_found_word_at_a_time() {
+        // Every line of up to 10 bytes of `a`, `,` and `-` (a comma's
+        // neighbour that a borrow could mistake for one), from every start.
+        for len in 0..=10u32 {
+            for mut digits in 0..3u32.pow(len) {
+                let mut line = Vec::new();
+                for _ in 0..len {
+                    line.push(b"a,-"[(digits % 3) as usize]);
+                    digits /= 3;
+                }
+                for from in 0..=line.len() {
+                    let want = line
+                        .iter()
+                        .skip(from)
+                        .position(|&b| b == b',')
+                        .map(|p| from + p);
+                    assert_eq!(find_comma(&line, from), want, "{line:?} {from}");
+                }
+            }
+        }
+        assert_eq!(find_comma(b"ab,cdefghij,k", 3), Some(11));
+        assert_eq!(find_comma(&[0xac, b','], 0), Some(1));
     }
 
     #[test]

@@ -52,12 +52,13 @@ macro_rules! ffi_panic_boundary {
 
 /// A compiled policy (opaque), reference-counted: immutable once built,
 /// shared by every holder, freed when the last reference is released.
-pub struct corsgate_policy(Policy);
+pub struct corsgate_policy(Policy, EntryPlans);
 
 impl corsgate_policy {
     /// A new reference-counted policy, as a raw pointer owning one count.
     fn into_raw(policy: Policy) -> *mut corsgate_policy {
-        Arc::into_raw(Arc::new(corsgate_policy(policy))).cast_mut()
+        let plans = EntryPlans::new(&policy);
+        Arc::into_raw(Arc::new(corsgate_policy(policy, plans))).cast_mut()
     }
 }
 
@@ -690,13 +691,8 @@ pub extern "C" fn corsgate_request_init(
         if request.is_null() {
             return;
         }
-        let mut view = corsgate_request::empty();
-        view.method = corsgate_slice {
-            ptr: method,
-            len: method_len,
-        };
         // SAFETY: checked non-NULL; the caller gave a writable request.
-        unsafe { request.write(view) };
+        unsafe { corsgate_request::init(request, method, method_len) };
     })
 }
 
@@ -895,7 +891,9 @@ pub extern "C" fn corsgate_evaluate(
             }
             let decision = policy.0.evaluate(&request);
             // SAFETY: decision_out checked non-NULL and writable.
-            match unsafe { corsgate_decision::write(decision_out, &request, &decision) } {
+            match unsafe {
+                corsgate_decision::write(decision_out, &request, &decision, Some(&policy.1))
+            } {
                 Ok(()) => corsgate_result::CORSGATE_RESULT_OK,
                 Err(code) => fail(decision_out, code),
             }

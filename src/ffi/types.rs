@@ -2,7 +2,10 @@
 
 use std::ffi::{c_char, CStr};
 
-use crate::evaluate::{self, Action, Decision, HeaderOp, Kind, Reason, Request, Verdict};
+use crate::evaluate::{
+    self, Action, Decision, HeaderOp, Kind, Plan, Reason, Request, Source, Verdict,
+};
+use crate::Policy;
 
 /// The ABI version; the SONAME is `libcorsgate.so.<CORSGATE_ABI_VERSION>`.
 pub const CORSGATE_ABI_VERSION: u32 = 2;
@@ -244,6 +247,8 @@ pub struct corsgate_request {
 }
 
 impl corsgate_request {
+    /// An empty request (for tests).
+    #[cfg(test)]
     pub(crate) const fn empty() -> Self {
         corsgate_request {
             method: corsgate_slice::EMPTY,
@@ -253,6 +258,29 @@ impl corsgate_request {
             request_method_lines: 0,
             request_headers: [corsgate_slice::EMPTY; CORSGATE_REQUEST_HEADERS_MAX_LINES],
             request_headers_lines: 0,
+        }
+    }
+
+    /// Writes an empty request with this method through `this`, field by
+    /// field (no copy of a whole request built aside).
+    ///
+    /// # Safety
+    /// `this` must be valid for writes of a `corsgate_request`.
+    pub(crate) unsafe fn init(this: *mut corsgate_request, method: *const u8, method_len: usize) {
+        use std::ptr::addr_of_mut;
+        // SAFETY: per the caller; each place is a field of `*this`.
+        unsafe {
+            addr_of_mut!((*this).method).write(corsgate_slice {
+                ptr: method,
+                len: method_len,
+            });
+            addr_of_mut!((*this).origin).write(corsgate_slice::EMPTY);
+            addr_of_mut!((*this).origin_lines).write(0);
+            addr_of_mut!((*this).request_method).write(corsgate_slice::EMPTY);
+            addr_of_mut!((*this).request_method_lines).write(0);
+            addr_of_mut!((*this).request_headers)
+                .write([corsgate_slice::EMPTY; CORSGATE_REQUEST_HEADERS_MAX_LINES]);
+            addr_of_mut!((*this).request_headers_lines).write(0);
         }
     }
 
@@ -305,12 +333,7 @@ impl corsgate_request {
     /// # Safety
     /// Every slice must be readable for `'a`.
     pub(crate) unsafe fn as_core<'a>(&self) -> Request<'a> {
-        let mut request_headers: [&[u8]; CORSGATE_REQUEST_HEADERS_MAX_LINES] = Default::default();
-        for (dst, src) in request_headers.iter_mut().zip(&self.request_headers) {
-            // SAFETY: per the caller.
-            *dst = unsafe { src.as_bytes() };
-        }
-        Request {
+        let mut request = Request {
             // SAFETY: per the caller, for every slice below.
             method: unsafe { self.method.as_bytes() },
             origin: (self.origin_lines > 0).then(|| unsafe { self.origin.as_bytes() }),
@@ -318,9 +341,21 @@ impl corsgate_request {
             request_method: (self.request_method_lines > 0)
                 .then(|| unsafe { self.request_method.as_bytes() }),
             request_method_lines: self.request_method_lines,
-            request_headers,
+            request_headers: Default::default(),
             request_headers_lines: self.request_headers_lines,
+        };
+        // Only the kept lines (none on most requests), in place.
+        let kept = (self.request_headers_lines as usize).min(CORSGATE_REQUEST_HEADERS_MAX_LINES);
+        for (dst, src) in request
+            .request_headers
+            .iter_mut()
+            .zip(&self.request_headers)
+            .take(kept)
+        {
+            // SAFETY: per the caller.
+            *dst = unsafe { src.as_bytes() };
         }
+        request
     }
 }
 
@@ -400,6 +435,7 @@ const DECISION_BYTES: usize =
     INTERNAL_LEN - 8 - std::mem::size_of::<Ref>() - CORSGATE_DECISION_MAX_HEADERS * 32;
 
 const _: () = assert!(std::mem::size_of::<Entry>() == 32);
+const _: () = assert!(PLANNED_MAX <= CORSGATE_DECISION_MAX_HEADERS);
 const _: () = assert!(std::mem::size_of::<Internal>() == INTERNAL_LEN);
 const _: () = assert!(std::mem::align_of::<Internal>() <= 8);
 // A reflected origin, every requested header name, and a long method fit.
@@ -414,6 +450,127 @@ impl Ref {
         off: 0,
         len: 0,
     };
+}
+
+/// Most headers a plan without echoed header lines writes (an allowed
+/// preflight: origin, credentials, methods, headers, max-age, exposed,
+/// `Vary`); a plan's entries are copied as one block of this many.
+const PLANNED_MAX: usize = 8;
+
+/// One plan's headers as decision entries, built when the policy loads:
+/// writing a decision copies them whole, then fills in the values taken
+/// from the request.
+struct EntryPlan {
+    /// The plan's entries; those of `patches` have an empty value.
+    entries: [Entry; PLANNED_MAX],
+    len: usize,
+    /// The entries whose value is the request's (or the reason's).
+    patches: [(u8, Source); PLANNED_MAX],
+    patches_len: usize,
+    /// The plan echoes header lines (one header per line): written header
+    /// by header instead.
+    per_header: bool,
+}
+
+/// A policy's plans as decision entries, one per [`Plan`].
+pub(crate) struct EntryPlans([EntryPlan; Plan::ALL.len()]);
+
+// SAFETY: the entries' pointers are to static strings or to the policy's
+// planned values, which are immutable and live as long as the
+// `corsgate_policy` holding both; they are only read.
+unsafe impl Send for EntryPlans {}
+// SAFETY: as above.
+unsafe impl Sync for EntryPlans {}
+
+impl EntryPlans {
+    /// The entries of `policy`'s plans; the policy must outlive them
+    /// (`corsgate_policy` holds both).
+    pub(crate) fn new(policy: &Policy) -> EntryPlans {
+        EntryPlans(Plan::ALL.map(|plan| {
+            let planned = policy.plans.headers(plan);
+            let empty = Entry {
+                name: std::ptr::null(),
+                name_len: 0,
+                op: 0,
+                value: Ref::EMPTY,
+            };
+            let mut t = EntryPlan {
+                entries: [empty; PLANNED_MAX],
+                len: planned.len(),
+                patches: [(0, Source::Fixed); PLANNED_MAX],
+                patches_len: 0,
+                per_header: planned.len() > PLANNED_MAX,
+            };
+            for (i, p) in planned.iter().enumerate().take(PLANNED_MAX) {
+                let value = match p.source {
+                    Source::Fixed if !p.value.is_empty() => Ref {
+                        ptr: p.value.as_ptr(),
+                        off: 0,
+                        len: p.value.len() as u32,
+                    },
+                    Source::Fixed => Ref::EMPTY,
+                    Source::RequestHeaderLines => {
+                        t.per_header = true;
+                        Ref::EMPTY
+                    }
+                    Source::Origin | Source::RequestMethod | Source::Reason => {
+                        if let Some(slot) = t.patches.get_mut(t.patches_len) {
+                            *slot = (i as u8, p.source);
+                            t.patches_len += 1;
+                        }
+                        Ref::EMPTY
+                    }
+                };
+                if let Some(e) = t.entries.get_mut(i) {
+                    *e = Entry {
+                        name: p.name.as_ptr(),
+                        name_len: p.name.len() as u32,
+                        op: corsgate_header_op::from(p.op) as u32,
+                        value,
+                    };
+                }
+            }
+            t
+        }))
+    }
+}
+
+/// Copies `v` to `dst` without a call for the short values copied here
+/// (an origin, a method): up to 32 bytes as overlapping 8-byte words.
+///
+/// # Safety
+/// `dst` valid for writes of `v.len()` bytes, not overlapping `v`.
+#[inline]
+unsafe fn copy_short(v: &[u8], dst: *mut u8) {
+    let n = v.len();
+    let src = v.as_ptr();
+    // SAFETY: every read is within `v`, every write within `dst[..n]`
+    // (each word at `at` is used only when `at + 8 <= n`).
+    unsafe {
+        let word = |at: usize| {
+            dst.add(at)
+                .cast::<u64>()
+                .write_unaligned(src.add(at).cast::<u64>().read_unaligned())
+        };
+        match n {
+            0..=7 => {
+                for (i, b) in v.iter().enumerate() {
+                    dst.add(i).write(*b);
+                }
+            }
+            8..=16 => {
+                word(0);
+                word(n - 8);
+            }
+            17..=32 => {
+                word(0);
+                word(8);
+                word(n - 16);
+                word(n - 8);
+            }
+            _ => std::ptr::copy_nonoverlapping(src, dst, n),
+        }
+    }
 }
 
 /// `v` lies inside one of the request's byte strings.
@@ -445,6 +602,7 @@ impl corsgate_decision {
         out: *mut corsgate_decision,
         request: &Request<'_>,
         d: &Decision<'_>,
+        plans: Option<&EntryPlans>,
     ) -> Result<(), corsgate_result> {
         use std::ptr::addr_of_mut;
         // SAFETY: `out` is valid for writes; no reference to it is made,
@@ -453,16 +611,10 @@ impl corsgate_decision {
             let int = addr_of_mut!((*out).internal).cast::<Internal>();
             let bytes = addr_of_mut!((*int).bytes).cast::<u8>();
             let mut used = 0usize;
+            // Copies request bytes into the decision: `v` is the request's.
             let mut keep = |v: &[u8], truncate: bool| -> Result<Ref, corsgate_result> {
                 if v.is_empty() {
                     return Ok(Ref::EMPTY);
-                }
-                if !from_request(v, request) {
-                    return Ok(Ref {
-                        ptr: v.as_ptr(),
-                        off: 0,
-                        len: v.len() as u32,
-                    });
                 }
                 let room = DECISION_BYTES - used;
                 let n = if v.len() <= room {
@@ -472,7 +624,7 @@ impl corsgate_decision {
                 } else {
                     return Err(corsgate_result::CORSGATE_RESULT_REQUEST_TOO_LARGE);
                 };
-                std::ptr::copy_nonoverlapping(v.as_ptr(), bytes.add(used), n);
+                copy_short(v.get(..n).unwrap_or_default(), bytes.add(used));
                 let r = Ref {
                     ptr: std::ptr::null(),
                     off: used as u32,
@@ -483,11 +635,65 @@ impl corsgate_decision {
             };
             let entries = addr_of_mut!((*int).headers).cast::<Entry>();
             let mut n = 0usize;
-            for h in d.headers() {
+            let planned = match (plans, d.plan) {
+                (Some(plans), Some(plan)) => plans.0.get(plan as usize),
+                _ => None,
+            };
+            let mut headers = d.headers();
+            if let Some(t) = planned.filter(|t| !t.per_header) {
+                // The plan's entries in one block, then the request's values.
+                // Fixed sizes, so no call to `memcpy`; most plans have 4
+                // headers or fewer.
+                if let (true, Some(four)) = (t.len <= 4, t.entries.first_chunk::<4>()) {
+                    entries.cast::<[Entry; 4]>().write(*four);
+                } else {
+                    entries.cast::<[Entry; PLANNED_MAX]>().write(t.entries);
+                }
+                n = t.len;
+                let patches = t.patches.get(..t.patches_len).unwrap_or_default();
+                if let [(i, Source::Origin)] = *patches {
+                    // The common case: the reflected origin alone.
+                    let value = keep(request.origin.unwrap_or_default(), false)?;
+                    addr_of_mut!((*entries.add(usize::from(i))).value).write(value);
+                } else {
+                    for &(i, source) in patches {
+                        let value = match source {
+                            Source::Origin => keep(request.origin.unwrap_or_default(), false)?,
+                            Source::RequestMethod => {
+                                keep(request.request_method.unwrap_or_default(), false)?
+                            }
+                            _ => {
+                                let text = d.reason.as_str().as_bytes();
+                                Ref {
+                                    ptr: text.as_ptr(),
+                                    off: 0,
+                                    len: text.len() as u32,
+                                }
+                            }
+                        };
+                        addr_of_mut!((*entries.add(usize::from(i))).value).write(value);
+                    }
+                }
+                headers = Decision::internal_error().headers();
+            }
+            while let Some((h, source)) = headers.next_with_source() {
                 if n == CORSGATE_DECISION_MAX_HEADERS {
                     return Err(corsgate_result::CORSGATE_RESULT_REQUEST_TOO_LARGE);
                 }
-                let value = keep(h.value, false)?;
+                // Values the policy planned are static or the policy's;
+                // the others are the request's, which the caller may free
+                // once `corsgate_evaluate` returns.
+                let value = match source {
+                    Source::Fixed | Source::Reason if !h.value.is_empty() => Ref {
+                        ptr: h.value.as_ptr(),
+                        off: 0,
+                        len: h.value.len() as u32,
+                    },
+                    Source::Fixed | Source::Reason => Ref::EMPTY,
+                    Source::Origin | Source::RequestMethod | Source::RequestHeaderLines => {
+                        keep(h.value, false)?
+                    }
+                };
                 entries.add(n).write(Entry {
                     name: h.name.as_ptr(),
                     name_len: h.name.len() as u32,
@@ -496,7 +702,17 @@ impl corsgate_decision {
                 });
                 n += 1;
             }
-            let detail = keep(d.detail, true)?;
+            // Always the request's (a refused origin, method or header
+            // name); checked all the same, as it is only on denials.
+            let detail = if d.detail.is_empty() || from_request(d.detail, request) {
+                keep(d.detail, true)?
+            } else {
+                Ref {
+                    ptr: d.detail.as_ptr(),
+                    off: 0,
+                    len: d.detail.len() as u32,
+                }
+            };
             addr_of_mut!((*int).detail).write(detail);
             addr_of_mut!((*int).headers_len).write(n as u32);
             addr_of_mut!((*int).used).write(used as u32);
@@ -520,7 +736,7 @@ impl corsgate_decision {
     pub(crate) unsafe fn write_denial(out: *mut corsgate_decision) {
         // SAFETY: per the caller; the static decision borrows nothing, so
         // nothing can fail to fit.
-        let _ = unsafe { Self::write(out, &Request::default(), &Decision::internal_error()) };
+        let _ = unsafe { Self::write(out, &Request::default(), &Decision::internal_error(), None) };
     }
 
     /// Resolves a value at the address of the decision it is read from.

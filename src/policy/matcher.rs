@@ -22,8 +22,8 @@ pub const MAX_REGEX_LEN: usize = 1024;
 pub use crate::analysis::MAX_REGEX_DFA_BYTES;
 
 /// Up to this many exact origins are compared one by one rather than
-/// hashed: a length check and a `memcmp` each cost less than hashing the
-/// request's origin.
+/// hashed: a length check and a word-by-word comparison each cost less
+/// than hashing the request's origin.
 const FEW_EXACT: usize = 4;
 
 /// Which schemes and ports a host (or a suffix) accepts.
@@ -33,7 +33,7 @@ type Rules = Vec<(Box<[u8]>, PortSpec)>;
 #[derive(Debug)]
 enum ExactOrigins {
     Few(Box<[Box<[u8]>]>),
-    Hashed(HashSet<Box<[u8]>, RandomState>),
+    Hashed(ExactSet),
 }
 
 /// Origin patterns compiled into lookup tables.
@@ -45,6 +45,8 @@ pub struct OriginMatcher {
     subdomains: HashMap<Box<[u8]>, Rules, RandomState>,
     max_suffix_labels: usize,
     regex: Option<dense::DFA<Vec<u32>>>,
+    /// No pattern but exact origins.
+    exact_only: bool,
 }
 
 impl OriginMatcher {
@@ -58,6 +60,7 @@ impl OriginMatcher {
             subdomains: HashMap::default(),
             max_suffix_labels: 0,
             regex: None,
+            exact_only: false,
         };
         let mut exact: HashSet<Box<[u8]>, RandomState> = HashSet::default();
         let mut regexes = Vec::new();
@@ -84,10 +87,15 @@ impl OriginMatcher {
         if !regexes.is_empty() {
             m.regex = Some(build_regex(&regexes)?);
         }
+        m.exact_only = !m.any
+            && m.any_port.is_empty()
+            && m.subdomains.is_empty()
+            && m.max_suffix_labels == 0
+            && m.regex.is_none();
         m.exact = if exact.len() <= FEW_EXACT {
             ExactOrigins::Few(exact.into_iter().collect())
         } else {
-            ExactOrigins::Hashed(exact)
+            ExactOrigins::Hashed(ExactSet::new(exact.into_iter().collect()))
         };
         Ok(m)
     }
@@ -99,12 +107,19 @@ impl OriginMatcher {
 
     /// True when `raw` is byte for byte one of the exact origins (which
     /// were all validated as serialized origins when the policy loaded).
-    #[inline]
+    #[inline(always)]
     pub fn matches_exact(&self, raw: &[u8]) -> bool {
         match &self.exact {
             ExactOrigins::Few(few) => few.iter().any(|o| super::names::eq_bytes(o, raw)),
             ExactOrigins::Hashed(set) => set.contains(raw),
         }
+    }
+
+    /// True when only exact origins are allowed (no `*`, wildcard, port
+    /// wildcard or regex).
+    #[inline]
+    pub fn exact_only(&self) -> bool {
+        self.exact_only
     }
 
     /// True when the parsed request origin matches a pattern.
@@ -119,9 +134,11 @@ impl OriginMatcher {
         if self.any {
             return true;
         }
-        if let Some(rules) = self.any_port.get(origin.host) {
-            if accepts(rules, origin) {
-                return true;
+        if !self.any_port.is_empty() {
+            if let Some(rules) = self.any_port.get(origin.host) {
+                if accepts(rules, origin) {
+                    return true;
+                }
             }
         }
         if self.max_suffix_labels > 0 && origin.host_is_domain() && self.matches_subdomain(origin) {
@@ -162,6 +179,101 @@ impl OriginMatcher {
     }
 }
 
+/// Many exact origins: an open-addressing table built when the policy
+/// loads, hashed 8 bytes at a time and compared word by word (no `memcmp`
+/// call, no keyed hasher: the policy's origins are not chosen by the
+/// request, and a lookup visits at most `max_probe` slots).
+#[derive(Debug)]
+struct ExactSet {
+    origins: Box<[Box<[u8]>]>,
+    /// 0 is empty, else 1 + an index into `origins`. A power of two long,
+    /// at most half full.
+    slots: Box<[u32]>,
+    /// 64 minus the table's size in bits.
+    shift: u32,
+    max_probe: usize,
+}
+
+impl ExactSet {
+    fn new(origins: Vec<Box<[u8]>>) -> ExactSet {
+        let size = (origins.len() * 2).next_power_of_two().max(2);
+        let shift = 64 - size.trailing_zeros();
+        let mut slots = vec![0u32; size].into_boxed_slice();
+        let mut max_probe = 0;
+        for (i, o) in origins.iter().enumerate() {
+            let mut at = (origin_hash(o) >> shift) as usize;
+            let mut probe = 1;
+            while slots.get(at).is_some_and(|s| *s != 0) {
+                at = (at + 1) & (size - 1);
+                probe += 1;
+            }
+            if let Some(s) = slots.get_mut(at) {
+                *s = i as u32 + 1;
+            }
+            max_probe = max_probe.max(probe);
+        }
+        ExactSet {
+            origins: origins.into_boxed_slice(),
+            slots,
+            shift,
+            max_probe,
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.origins.len()
+    }
+
+    #[inline]
+    fn contains(&self, raw: &[u8]) -> bool {
+        let size = self.slots.len();
+        let mut at = (origin_hash(raw) >> self.shift) as usize;
+        for _ in 0..self.max_probe {
+            let Some(&s) = self.slots.get(at) else {
+                return false;
+            };
+            let Some(o) = (s as usize)
+                .checked_sub(1)
+                .and_then(|i| self.origins.get(i))
+            else {
+                return false;
+            };
+            if super::names::eq_bytes(o, raw) {
+                return true;
+            }
+            at = (at + 1) & (size - 1);
+        }
+        false
+    }
+}
+
+/// A hash of `b`, 8 bytes at a time (the last word overlapping the one
+/// before).
+#[inline]
+fn origin_hash(b: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mix = |h: u64, w: u64| {
+        let h = (h ^ w).wrapping_mul(K);
+        h ^ (h >> 29)
+    };
+    let n = b.len();
+    let mut h = n as u64;
+    if n < 8 {
+        return mix(h, super::names::short_word(b)).wrapping_mul(K);
+    }
+    let mut at = 0;
+    while let Some(w) = b.get(at..).and_then(|r| r.first_chunk::<8>()) {
+        if at + 8 >= n {
+            break;
+        }
+        h = mix(h, u64::from_le_bytes(*w));
+        at += 8;
+    }
+    let last = b.last_chunk::<8>().map_or(0, |w| u64::from_le_bytes(*w));
+    mix(h, last).wrapping_mul(K)
+}
+
 fn add_rule(
     table: &mut HashMap<Box<[u8]>, Rules, RandomState>,
     key: &str,
@@ -190,6 +302,90 @@ pub fn build_regex(patterns: &[String]) -> Result<dense::DFA<Vec<u32>>, String> 
         MAX_REGEX_DFA_BYTES,
         crate::analysis::automaton::NFA_BYTES * 2,
     )
+}
+
+/// True when `raw` is surely a serialized origin, by a quicker test than
+/// [`crate::origin::parse_request_origin`] for the common shape:
+/// `https://` or `http://`, then a host of `[a-z0-9-]` labels separated by
+/// single dots (a trailing dot allowed), no port. Every origin this
+/// accepts, the parser accepts too (a test checks); for the others, ask
+/// the parser.
+#[inline]
+pub fn is_plain_origin(raw: &[u8]) -> bool {
+    if raw.len() > crate::origin::MAX_ORIGIN_LEN {
+        return false;
+    }
+    // The scheme and `://` as one word: `https://`, or `http://` and the
+    // host's first byte.
+    let Some(head) = raw.first_chunk::<8>().map(|w| u64::from_le_bytes(*w)) else {
+        return false;
+    };
+    let host = if head == u64::from_le_bytes(*b"https://") {
+        raw.get(8..).unwrap_or_default()
+    } else if head & 0x00ff_ffff_ffff_ffff == u64::from_le_bytes(*b"http://\0") {
+        raw.get(7..).unwrap_or_default()
+    } else {
+        return false;
+    };
+    if host.len() < 8 {
+        let mut prev_dot = true; // no leading dot
+        for &b in host {
+            let dot = b == b'.';
+            if (dot && prev_dot)
+                || !(dot || b == b'-' || b.is_ascii_lowercase() || b.is_ascii_digit())
+            {
+                return false;
+            }
+            prev_dot = dot;
+        }
+        return !host.is_empty();
+    }
+    if host.first() == Some(&b'.') {
+        return false;
+    }
+    // 8 bytes at a time, the last word overlapping the one before.
+    let mut at = 0;
+    let mut prev_dots = 0u64;
+    loop {
+        let last = at + 8 >= host.len();
+        let from = if last { host.len() - 8 } else { at };
+        let Some(w) = host.get(from..from + 8) else {
+            return false;
+        };
+        let (bad, dots) = host_bytes(w);
+        // Two dots side by side: in the word, or across the boundary
+        // with the word before (unless the last word overlaps it).
+        if bad != 0
+            || dots & (dots >> 8) != 0
+            || (from == at && prev_dots >> 63 & dots >> 7 & 1 != 0)
+        {
+            return false;
+        }
+        if last {
+            return true;
+        }
+        prev_dots = dots;
+        at += 8;
+    }
+}
+
+/// For the 8 bytes of `w`: the high bit of each byte that is not one of
+/// `[a-z0-9.-]`, and of each byte that is a dot.
+#[inline]
+fn host_bytes(w: &[u8]) -> (u64, u64) {
+    const L: u64 = 0x0101_0101_0101_0101;
+    const H: u64 = 0x8080_8080_8080_8080;
+    let mut b = [0u8; 8];
+    b.copy_from_slice(w);
+    let x = u64::from_le_bytes(b);
+    // As in `crate::tokens`: for bytes below 0x80 (the others are flagged
+    // by `x & H`), no borrow crosses a byte.
+    let in_range = |lo: u64, hi: u64| ((x | H) - lo * L) & (((hi | 0x80) * L) - (x & !H)) & H;
+    // `[-./0-9]` and `[a-z]`, then without `/`.
+    let dots = in_range(0x2e, 0x2e) & !x;
+    let slashes = in_range(0x2f, 0x2f);
+    let ok = (in_range(0x61, 0x7a) | in_range(0x2d, 0x39)) & !slashes & !x;
+    (!ok & H, dots)
 }
 
 #[cfg(test)]
@@ -271,6 +467,20 @@ mod tests {
 
     #[test]
     fn many_origins() {
+        // Origins alike but for a few bytes in the middle, and their
+        // neighbours that are not listed.
+        let near: Vec<String> = (0..100_000)
+            .map(|i| format!("https://app{i}.example.org"))
+            .collect();
+        let refs: Vec<&str> = near.iter().map(String::as_str).collect();
+        let m = matcher(&refs);
+        for o in &near {
+            assert!(m.matches_exact(o.as_bytes()), "{o}");
+        }
+        for i in 100_000..101_000 {
+            assert!(!m.matches_exact(format!("https://app{i}.example.org").as_bytes()));
+        }
+        assert!(matches!(&m.exact, ExactOrigins::Hashed(h) if h.max_probe <= 32));
         let patterns: Vec<String> = (0..10_000)
             .map(|i| format!("https://o{i}.example.com"))
             .collect();
@@ -278,6 +488,67 @@ mod tests {
         let m = matcher(&refs);
         assert!(check(&m, "https://o9999.example.com"));
         assert!(!check(&m, "https://o10000.example.com"));
+    }
+
+    #[test]
+    fn plain_origins_are_origins() {
+        let yes = [
+            "https://a.example.com",
+            "http://localhost",
+            "https://a",
+            "https://a.b.c.d.e.f.g.h.i.j.k",
+            "https://example.com.",
+            "https://x-1.example-2.com",
+            "https://abcdefgh.ijklmnop",
+        ];
+        for o in yes {
+            assert!(is_plain_origin(o.as_bytes()), "{o}");
+        }
+        let no = [
+            "https://",
+            "https://.a.com",
+            "https://a..com",
+            "https://abcdefg..hijklmn",
+            "https://abcdefgh.ijklmno..",
+            "https://abcdefg..",
+            "https://A.com",
+            "https://a.com:443",
+            "https://a_b.com",
+            "ftp://a.com",
+            "https://a.com/",
+            "null",
+        ];
+        for o in no {
+            assert!(!is_plain_origin(o.as_bytes()), "{o}");
+        }
+        // Whatever it accepts, the parser accepts: every string of up to
+        // 6 host bytes from a small alphabet, at every word offset.
+        let alphabet = b"a-.0:A";
+        for pad in [
+            "https://",
+            "http://",
+            "https://abcdefg",
+            "http://abcdefgh",
+            "https://abcdefghijk",
+            "http://abcdefghijklmno",
+        ] {
+            for len in 0..=6u32 {
+                for mut code in 0..(alphabet.len() as u32).pow(len) {
+                    let mut o = pad.as_bytes().to_vec();
+                    for _ in 0..len {
+                        o.push(alphabet[(code % alphabet.len() as u32) as usize]);
+                        code /= alphabet.len() as u32;
+                    }
+                    if is_plain_origin(&o) {
+                        assert!(
+                            parse_request_origin(&o).is_ok(),
+                            "{:?}",
+                            String::from_utf8_lossy(&o)
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

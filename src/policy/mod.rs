@@ -3,7 +3,7 @@
 
 mod matcher;
 mod names;
-pub(crate) use names::eq_bytes;
+pub(crate) use names::{eq_bytes, short_word};
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -12,10 +12,11 @@ use foldhash::fast::RandomState;
 
 use crate::analysis::Analyser;
 use crate::config::{ConfigError, PolicyError, RawPolicy, RawValue, Reader};
+use crate::evaluate::Plans;
 use crate::origin::{is_loopback_host, parse_pattern, OriginPattern};
 use crate::tokens::is_token;
 
-pub use matcher::{OriginMatcher, MAX_REGEX_DFA_BYTES, MAX_REGEX_LEN};
+pub use matcher::{is_plain_origin, OriginMatcher, MAX_REGEX_DFA_BYTES, MAX_REGEX_LEN};
 
 /// Longest `max_age` accepted, in seconds (one day).
 pub const MAX_MAX_AGE: u64 = 86_400;
@@ -140,6 +141,9 @@ pub struct Policy {
     pub(crate) origins: Arc<SharedOrigins>,
     pub(crate) any_method: bool,
     pub(crate) methods: Vec<Box<[u8]>>,
+    /// `methods` shorter than 8 bytes as (length, word), compared without
+    /// reading them.
+    pub(crate) short_methods: Box<[(usize, u64)]>,
     pub(crate) any_header: bool,
     pub(crate) headers: names::NameSet,
     pub(crate) credentials: bool,
@@ -153,6 +157,9 @@ pub struct Policy {
     pub(crate) mode: Mode,
     pub(crate) debug: bool,
     pub(crate) warnings: Vec<ConfigError>,
+    /// Every outcome's headers, action and status, built from the fields
+    /// above.
+    pub(crate) plans: Plans,
 }
 
 impl Policy {
@@ -270,10 +277,15 @@ impl Policy {
         }
         ah.extend(headers.iter().map(String::as_str));
         let allow_headers_value = join(&ah, &[] as &[String]);
-        Ok(Policy {
+        let mut policy = Policy {
             origins,
             any_method,
             methods: methods.iter().map(|m| m.as_bytes().into()).collect(),
+            short_methods: methods
+                .iter()
+                .filter(|m| m.len() < 8)
+                .map(|m| (m.len(), names::short_word(m.as_bytes())))
+                .collect(),
             any_header,
             headers: names::NameSet::new(headers.iter().map(|h| h.as_bytes().into()).collect()),
             credentials,
@@ -287,7 +299,10 @@ impl Policy {
             mode,
             debug,
             warnings,
-        })
+            plans: Plans::empty(),
+        };
+        policy.plans = Plans::new(&policy);
+        Ok(policy)
     }
 
     /// Checks one field on its own, from text values, as a host that sets
