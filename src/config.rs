@@ -222,8 +222,9 @@ fn parse_object(json: &[u8]) -> Result<Vec<(String, Value)>, PolicyError> {
             None,
             format!(
                 "the document is {} bytes; a policy is at most {MAX_POLICY_BYTES} bytes (so that it \
-                 loads in bounded time); allow sets of origins with subdomain wildcards \
-                 (\"https://*.example.com\") or a regex: pattern instead of listing each",
+                 loads in bounded time); check that this is the policy file, and allow sets of \
+                 origins with subdomain wildcards (\"https://*.example.com\") or a regex: pattern \
+                 instead of listing each",
                 json.len()
             ),
         ));
