@@ -92,7 +92,7 @@ typedef struct {
 
 typedef struct {
     uint64_t                     lengths;
-    uint64_t                     several;   /* bit n: not one name of n bytes */
+    uint64_t                     several;   /* bit n: not 1 name of n bytes */
     const u_char                *only[64];  /* the one name of n bytes */
     u_char                       first[64];
     u_char                       count[64];
