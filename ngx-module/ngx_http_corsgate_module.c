@@ -72,8 +72,8 @@ typedef struct {
 
 typedef struct {
     corsgate_reason              reason;
-    u_char                       strip_upstream;
-    u_char                       replace;   /* some header replaces */
+    ngx_uint_t                   strip_upstream;
+    uint64_t                     clear;     /* lengths of names to remove */
     ngx_uint_t                   nheaders;
     corsgate_header              headers[];
 } ngx_http_corsgate_ctx_t;
@@ -114,6 +114,8 @@ static void ngx_http_corsgate_log_denial(ngx_http_request_t *r,
 static ngx_http_corsgate_inline ngx_http_corsgate_ctx_t *
     ngx_http_corsgate_keep(ngx_http_request_t *r, corsgate_decision *d,
     size_t room);
+static void ngx_http_corsgate_clear(ngx_http_request_t *r,
+    ngx_http_corsgate_ctx_t *ctx);
 static ngx_inline void ngx_http_corsgate_set_header(ngx_table_elt_t *h,
     corsgate_header *ch);
 static ngx_http_corsgate_inline ngx_uint_t ngx_http_corsgate_named(
@@ -305,12 +307,11 @@ ngx_http_corsgate_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_corsgate_header_filter(ngx_http_request_t *r)
 {
-    ngx_uint_t                     i, j, n;
+    ngx_uint_t                     j, n;
     ngx_list_t                    *list;
-    ngx_list_part_t               *part, *last;
+    ngx_list_part_t               *last;
     ngx_table_elt_t               *h;
     ngx_http_corsgate_ctx_t       *ctx;
-    corsgate_header               *ch;
     ngx_http_corsgate_loc_conf_t  *clcf;
 
     if (r != r->main) {
@@ -333,49 +334,11 @@ ngx_http_corsgate_header_filter(ngx_http_request_t *r)
         }
     }
 
-    if (ctx->strip_upstream || ctx->replace) {
-
-        part = &r->headers_out.headers.part;
-        h = part->elts;
-
-        for (i = 0; /* void */ ; i++) {
-
-            if (i >= part->nelts) {
-                if (part->next == NULL) {
-                    break;
-                }
-
-                part = part->next;
-                h = part->elts;
-                i = 0;
-            }
-
-            if (h[i].hash == 0) {
-                continue;
-            }
-
-            if (ctx->strip_upstream
-                && (ngx_http_corsgate_owned_names.lengths
-                    & ((uint64_t) 1 << (h[i].key.len & 63)))
-                && ngx_http_corsgate_named(&ngx_http_corsgate_owned_names,
-                                           h[i].key.data, h[i].key.len, 0))
-            {
-                h[i].hash = 0;
-                continue;
-            }
-
-            for (j = 0; j < ctx->nheaders; j++) {
-                ch = &ctx->headers[j];
-
-                if (ch->op == CORSGATE_HEADER_OP_SET
-                    && ch->name.len == h[i].key.len
-                    && ngx_strncasecmp(h[i].key.data, (u_char *) ch->name.ptr,
-                                       ch->name.len) == 0)
-                {
-                    h[i].hash = 0;
-                }
-            }
-        }
+    if (ctx->clear
+        && (r->headers_out.headers.part.nelts
+            || r->headers_out.headers.part.next))
+    {
+        ngx_http_corsgate_clear(r, ctx);
     }
 
     /* in the list's last part when they all fit, as ngx_list_push() would */
@@ -404,6 +367,69 @@ ngx_http_corsgate_header_filter(ngx_http_request_t *r)
     }
 
     return ngx_http_next_header_filter(r);
+}
+
+
+/*
+ * Removes from the response what the decision's headers replace: those
+ * corsgate owns when the decision strips the upstream's, and those of the
+ * names it sets.
+ */
+
+static ngx_http_corsgate_noinline void
+ngx_http_corsgate_clear(ngx_http_request_t *r, ngx_http_corsgate_ctx_t *ctx)
+{
+    size_t             len;
+    ngx_uint_t         i, j;
+    ngx_list_part_t   *part;
+    ngx_table_elt_t   *h;
+    corsgate_header   *ch;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        len = h[i].key.len;
+
+        /* most headers are passed over on their name's length */
+
+        if (h[i].hash == 0 || !(ctx->clear & ((uint64_t) 1 << (len & 63)))) {
+            continue;
+        }
+
+        if (ctx->strip_upstream
+            && (ngx_http_corsgate_owned_names.lengths
+                & ((uint64_t) 1 << (len & 63)))
+            && ngx_http_corsgate_named(&ngx_http_corsgate_owned_names,
+                                       h[i].key.data, len, 0))
+        {
+            h[i].hash = 0;
+            continue;
+        }
+
+        for (j = 0; j < ctx->nheaders; j++) {
+            ch = &ctx->headers[j];
+
+            if (ch->op == CORSGATE_HEADER_OP_SET
+                && ch->name.len == len
+                && ngx_strncasecmp(h[i].key.data, (u_char *) ch->name.ptr,
+                                   len) == 0)
+            {
+                h[i].hash = 0;
+            }
+        }
+    }
 }
 
 
@@ -563,7 +589,8 @@ ngx_http_corsgate_keep(ngx_http_request_t *r, corsgate_decision *d,
     size_t room)
 {
     u_char                   *p, *q, *start, *end;
-    ngx_uint_t                j, n, replace;
+    uint64_t                  clear;
+    ngx_uint_t                j, n;
     ngx_pool_t               *pool;
     corsgate_header          *ch;
     ngx_pool_cleanup_t       *cln;
@@ -586,7 +613,7 @@ ngx_http_corsgate_keep(ngx_http_request_t *r, corsgate_decision *d,
 
     start = (u_char *) d;
     end = (u_char *) (d + 1);
-    replace = 0;
+    clear = d->strip_upstream ? ngx_http_corsgate_owned_names.lengths : 0;
 
     for (j = 0; j < n; j++) {
         ch = &ctx->headers[j];
@@ -596,7 +623,9 @@ ngx_http_corsgate_keep(ngx_http_request_t *r, corsgate_decision *d,
             break;
         }
 
-        replace |= (ch->op == CORSGATE_HEADER_OP_SET);
+        if (ch->op == CORSGATE_HEADER_OP_SET) {
+            clear |= (uint64_t) 1 << (ch->name.len & 63);
+        }
 
         if ((u_char *) ch->value.ptr < start
             || (u_char *) ch->value.ptr >= end)
@@ -622,7 +651,7 @@ ngx_http_corsgate_keep(ngx_http_request_t *r, corsgate_decision *d,
 
     ctx->reason = d->reason;
     ctx->strip_upstream = d->strip_upstream;
-    ctx->replace = replace;
+    ctx->clear = clear;
     ctx->nheaders = n;
 
     cln->handler = ngx_http_corsgate_decision_marker;
