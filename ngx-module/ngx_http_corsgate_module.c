@@ -101,11 +101,15 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_corsgate_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_corsgate_decide(ngx_http_request_t *r,
+    corsgate_policy *policy);
 static ngx_int_t ngx_http_corsgate_header_filter(ngx_http_request_t *r);
 static ngx_http_corsgate_ctx_t *ngx_http_corsgate_decision(
     ngx_http_request_t *r);
-static ngx_http_corsgate_ctx_t *ngx_http_corsgate_late(
-    ngx_http_request_t *r, corsgate_policy *policy);
+static ngx_int_t ngx_http_corsgate_late(ngx_http_request_t *r,
+    corsgate_policy *policy);
+static ngx_int_t ngx_http_corsgate_write(ngx_http_request_t *r,
+    ngx_http_corsgate_ctx_t *ctx);
 static ngx_http_corsgate_inline ngx_http_corsgate_ctx_t *
     ngx_http_corsgate_evaluate(ngx_http_request_t *r, corsgate_policy *policy,
     corsgate_decision *d);
@@ -266,8 +270,6 @@ static ngx_http_corsgate_names_t  ngx_http_corsgate_owned_names;
 static ngx_int_t
 ngx_http_corsgate_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                      rc;
-    corsgate_decision              d;
     ngx_http_corsgate_loc_conf_t  *clcf;
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_corsgate_module);
@@ -276,12 +278,24 @@ ngx_http_corsgate_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
+    return ngx_http_corsgate_decide(r, clcf->policy);
+}
+
+
+/* apart from the handler: where CORS is off, nothing more is run */
+
+static ngx_http_corsgate_noinline ngx_int_t
+ngx_http_corsgate_decide(ngx_http_request_t *r, corsgate_policy *policy)
+{
+    ngx_int_t          rc;
+    corsgate_decision  d;
+
     if (ngx_http_corsgate_decision(r) != NULL) {
         /* decided in a location this request went through before */
         return NGX_DECLINED;
     }
 
-    if (ngx_http_corsgate_evaluate(r, clcf->policy, &d) == NULL) {
+    if (ngx_http_corsgate_evaluate(r, policy, &d) == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -328,22 +342,73 @@ ngx_http_corsgate_header_filter(ngx_http_request_t *r)
             return ngx_http_next_header_filter(r);
         }
 
-        ctx = ngx_http_corsgate_late(r, clcf->policy);
-        if (ctx == NULL) {
-            return NGX_ERROR;
-        }
+        return ngx_http_corsgate_late(r, clcf->policy);
     }
 
-    if (ctx->clear
-        && (r->headers_out.headers.part.nelts
-            || r->headers_out.headers.part.next))
+    list = &r->headers_out.headers;
+    last = list->last;
+    n = ctx->nheaders;
+
+    if ((ctx->clear && (list->part.nelts || list->part.next))
+        || last->nelts + n > list->nalloc)
     {
+        return ngx_http_corsgate_write(r, ctx);
+    }
+
+    /*
+     * the usual case, nothing to remove, room in the list's last part:
+     * no call but the next filter's
+     */
+
+    h = (ngx_table_elt_t *) last->elts + last->nelts;
+    last->nelts += n;
+
+    for (j = 0; j < n; j++) {
+        ngx_http_corsgate_set_header(&h[j], &ctx->headers[j]);
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+/* the header filter of a request whose handler did not run */
+
+static ngx_http_corsgate_noinline ngx_int_t
+ngx_http_corsgate_late(ngx_http_request_t *r, corsgate_policy *policy)
+{
+    corsgate_decision         d;
+    ngx_http_corsgate_ctx_t  *ctx;
+
+    ctx = ngx_http_corsgate_evaluate(r, policy, &d);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_corsgate_write(r, ctx);
+}
+
+
+/*
+ * Writes the decision's headers, with what they replace removed first,
+ * and calls the next filter.
+ */
+
+static ngx_http_corsgate_noinline ngx_int_t
+ngx_http_corsgate_write(ngx_http_request_t *r, ngx_http_corsgate_ctx_t *ctx)
+{
+    ngx_uint_t        j, n;
+    ngx_list_t       *list;
+    ngx_list_part_t  *last;
+    ngx_table_elt_t  *h;
+
+    list = &r->headers_out.headers;
+
+    if (ctx->clear && (list->part.nelts || list->part.next)) {
         ngx_http_corsgate_clear(r, ctx);
     }
 
     /* in the list's last part when they all fit, as ngx_list_push() would */
 
-    list = &r->headers_out.headers;
     last = list->last;
     n = ctx->nheaders;
 
@@ -445,21 +510,6 @@ ngx_http_corsgate_set_header(ngx_table_elt_t *h, corsgate_header *ch)
 #if (nginx_version >= 1023000)
     h->next = NULL;
 #endif
-}
-
-
-/*
- * Decides a request whose handler did not run, apart from the header
- * filter: the decision takes 8 KB of stack, which the filter's usual path
- * does not need.
- */
-
-static ngx_http_corsgate_noinline ngx_http_corsgate_ctx_t *
-ngx_http_corsgate_late(ngx_http_request_t *r, corsgate_policy *policy)
-{
-    corsgate_decision  d;
-
-    return ngx_http_corsgate_evaluate(r, policy, &d);
 }
 
 
