@@ -37,6 +37,17 @@
 #define NGX_HTTP_CORSGATE_MESSAGE_MAX  1024
 
 
+/* the request path in one function; the rare paths out of it */
+
+#if (defined __GNUC__ || defined __clang__)
+#define ngx_http_corsgate_inline    ngx_inline __attribute__((always_inline))
+#define ngx_http_corsgate_noinline  __attribute__((noinline))
+#else
+#define ngx_http_corsgate_inline    ngx_inline
+#define ngx_http_corsgate_noinline
+#endif
+
+
 typedef struct {
     ngx_array_t        *fields[NGX_HTTP_CORSGATE_NFIELDS];
     ngx_str_t           json;            /* cors_policy_file contents */
@@ -61,8 +72,8 @@ typedef struct {
 
 typedef struct {
     corsgate_reason              reason;
-    unsigned                     strip_upstream:1;
-    unsigned                     replace:1; /* some header replaces */
+    ngx_uint_t                   strip_upstream;
+    uint64_t                     clear;     /* lengths of names to remove */
     ngx_uint_t                   nheaders;
     corsgate_header              headers[];
 } ngx_http_corsgate_ctx_t;
@@ -72,31 +83,52 @@ typedef struct {
  * Header names from the library (static, lowercase): the request headers
  * corsgate reads and the response headers it owns, with a mask of their
  * lengths (bit n % 64: a name of n bytes) so that most headers are passed
- * over with one test.
+ * over with one test; the names sorted by that bit, so that a header is
+ * compared with those of its length only, and with the one name of its
+ * length at once when there is one (the request headers).
  */
 
+#define NGX_HTTP_CORSGATE_NAMES_MAX    32
+
 typedef struct {
-    const corsgate_slice        *names;
-    size_t                       n;
     uint64_t                     lengths;
+    uint64_t                     several;   /* bit n: not 1 name of n bytes */
+    const u_char                *only[64];  /* the one name of n bytes */
+    u_char                       first[64];
+    u_char                       count[64];
+    corsgate_slice               names[NGX_HTTP_CORSGATE_NAMES_MAX];
 } ngx_http_corsgate_names_t;
 
 
 static ngx_int_t ngx_http_corsgate_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_corsgate_decide(ngx_http_request_t *r,
+    corsgate_policy *policy);
 static ngx_int_t ngx_http_corsgate_header_filter(ngx_http_request_t *r);
 static ngx_http_corsgate_ctx_t *ngx_http_corsgate_decision(
     ngx_http_request_t *r);
-static ngx_http_corsgate_ctx_t *ngx_http_corsgate_evaluate(
-    ngx_http_request_t *r, corsgate_policy *policy, corsgate_decision *d);
-static ngx_http_corsgate_ctx_t *ngx_http_corsgate_keep(ngx_http_request_t *r,
-    corsgate_decision *d, size_t room);
+static ngx_int_t ngx_http_corsgate_late(ngx_http_request_t *r,
+    corsgate_policy *policy);
+static ngx_int_t ngx_http_corsgate_write(ngx_http_request_t *r,
+    ngx_http_corsgate_ctx_t *ctx);
+static ngx_http_corsgate_inline ngx_http_corsgate_ctx_t *
+    ngx_http_corsgate_evaluate(ngx_http_request_t *r, corsgate_policy *policy,
+    corsgate_decision *d);
+static void ngx_http_corsgate_log_denial(ngx_http_request_t *r,
+    corsgate_result rc, corsgate_decision *d);
+static ngx_http_corsgate_inline ngx_http_corsgate_ctx_t *
+    ngx_http_corsgate_keep(ngx_http_request_t *r, corsgate_decision *d,
+    size_t room);
+static void ngx_http_corsgate_clear(ngx_http_request_t *r,
+    ngx_http_corsgate_ctx_t *ctx);
 static ngx_inline void ngx_http_corsgate_set_header(ngx_table_elt_t *h,
     corsgate_header *ch);
-static ngx_inline ngx_uint_t ngx_http_corsgate_named(
+static ngx_http_corsgate_inline ngx_uint_t ngx_http_corsgate_named(
     ngx_http_corsgate_names_t *names, u_char *name, size_t len,
     ngx_uint_t lowcase);
-static void ngx_http_corsgate_names_init(ngx_http_corsgate_names_t *names,
-    const corsgate_slice *s, size_t n);
+static ngx_http_corsgate_inline ngx_uint_t ngx_http_corsgate_equal(
+    const u_char *a, const u_char *b, size_t len);
+static ngx_int_t ngx_http_corsgate_names_init(ngx_conf_t *cf,
+    ngx_http_corsgate_names_t *names, const corsgate_slice *s, size_t n);
 static void ngx_http_corsgate_decision_marker(void *data);
 static ngx_int_t ngx_http_corsgate_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -238,8 +270,6 @@ static ngx_http_corsgate_names_t  ngx_http_corsgate_owned_names;
 static ngx_int_t
 ngx_http_corsgate_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                      rc;
-    corsgate_decision              d;
     ngx_http_corsgate_loc_conf_t  *clcf;
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_corsgate_module);
@@ -248,12 +278,24 @@ ngx_http_corsgate_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
+    return ngx_http_corsgate_decide(r, clcf->policy);
+}
+
+
+/* apart from the handler: where CORS is off, nothing more is run */
+
+static ngx_http_corsgate_noinline ngx_int_t
+ngx_http_corsgate_decide(ngx_http_request_t *r, corsgate_policy *policy)
+{
+    ngx_int_t          rc;
+    corsgate_decision  d;
+
     if (ngx_http_corsgate_decision(r) != NULL) {
         /* decided in a location this request went through before */
         return NGX_DECLINED;
     }
 
-    if (ngx_http_corsgate_evaluate(r, clcf->policy, &d) == NULL) {
+    if (ngx_http_corsgate_evaluate(r, policy, &d) == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -279,13 +321,11 @@ ngx_http_corsgate_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_corsgate_header_filter(ngx_http_request_t *r)
 {
-    ngx_uint_t                     i, j, n;
+    ngx_uint_t                     j, n;
     ngx_list_t                    *list;
-    corsgate_decision              d;
-    ngx_list_part_t               *part, *last;
+    ngx_list_part_t               *last;
     ngx_table_elt_t               *h;
     ngx_http_corsgate_ctx_t       *ctx;
-    corsgate_header               *ch;
     ngx_http_corsgate_loc_conf_t  *clcf;
 
     if (r != r->main) {
@@ -302,58 +342,73 @@ ngx_http_corsgate_header_filter(ngx_http_request_t *r)
             return ngx_http_next_header_filter(r);
         }
 
-        ctx = ngx_http_corsgate_evaluate(r, clcf->policy, &d);
-        if (ctx == NULL) {
-            return NGX_ERROR;
-        }
+        return ngx_http_corsgate_late(r, clcf->policy);
     }
 
-    if (ctx->strip_upstream || ctx->replace) {
+    list = &r->headers_out.headers;
+    last = list->last;
+    n = ctx->nheaders;
 
-        part = &r->headers_out.headers.part;
-        h = part->elts;
+    if ((ctx->clear && (list->part.nelts || list->part.next))
+        || last->nelts + n > list->nalloc)
+    {
+        return ngx_http_corsgate_write(r, ctx);
+    }
 
-        for (i = 0; /* void */ ; i++) {
+    /*
+     * the usual case, nothing to remove, room in the list's last part:
+     * no call but the next filter's
+     */
 
-            if (i >= part->nelts) {
-                if (part->next == NULL) {
-                    break;
-                }
+    h = (ngx_table_elt_t *) last->elts + last->nelts;
+    last->nelts += n;
 
-                part = part->next;
-                h = part->elts;
-                i = 0;
-            }
+    for (j = 0; j < n; j++) {
+        ngx_http_corsgate_set_header(&h[j], &ctx->headers[j]);
+    }
 
-            if (h[i].hash == 0) {
-                continue;
-            }
+    return ngx_http_next_header_filter(r);
+}
 
-            if (ctx->strip_upstream
-                && ngx_http_corsgate_named(&ngx_http_corsgate_owned_names,
-                                           h[i].key.data, h[i].key.len, 0))
-            {
-                h[i].hash = 0;
-                continue;
-            }
 
-            for (j = 0; j < ctx->nheaders; j++) {
-                ch = &ctx->headers[j];
+/* the header filter of a request whose handler did not run */
 
-                if (ch->op == CORSGATE_HEADER_OP_SET
-                    && ch->name.len == h[i].key.len
-                    && ngx_strncasecmp(h[i].key.data, (u_char *) ch->name.ptr,
-                                       ch->name.len) == 0)
-                {
-                    h[i].hash = 0;
-                }
-            }
-        }
+static ngx_http_corsgate_noinline ngx_int_t
+ngx_http_corsgate_late(ngx_http_request_t *r, corsgate_policy *policy)
+{
+    corsgate_decision         d;
+    ngx_http_corsgate_ctx_t  *ctx;
+
+    ctx = ngx_http_corsgate_evaluate(r, policy, &d);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_corsgate_write(r, ctx);
+}
+
+
+/*
+ * Writes the decision's headers, with what they replace removed first,
+ * and calls the next filter.
+ */
+
+static ngx_http_corsgate_noinline ngx_int_t
+ngx_http_corsgate_write(ngx_http_request_t *r, ngx_http_corsgate_ctx_t *ctx)
+{
+    ngx_uint_t        j, n;
+    ngx_list_t       *list;
+    ngx_list_part_t  *last;
+    ngx_table_elt_t  *h;
+
+    list = &r->headers_out.headers;
+
+    if (ctx->clear && (list->part.nelts || list->part.next)) {
+        ngx_http_corsgate_clear(r, ctx);
     }
 
     /* in the list's last part when they all fit, as ngx_list_push() would */
 
-    list = &r->headers_out.headers;
     last = list->last;
     n = ctx->nheaders;
 
@@ -377,6 +432,69 @@ ngx_http_corsgate_header_filter(ngx_http_request_t *r)
     }
 
     return ngx_http_next_header_filter(r);
+}
+
+
+/*
+ * Removes from the response what the decision's headers replace: those
+ * corsgate owns when the decision strips the upstream's, and those of the
+ * names it sets.
+ */
+
+static ngx_http_corsgate_noinline void
+ngx_http_corsgate_clear(ngx_http_request_t *r, ngx_http_corsgate_ctx_t *ctx)
+{
+    size_t             len;
+    ngx_uint_t         i, j;
+    ngx_list_part_t   *part;
+    ngx_table_elt_t   *h;
+    corsgate_header   *ch;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        len = h[i].key.len;
+
+        /* most headers are passed over on their name's length */
+
+        if (h[i].hash == 0 || !(ctx->clear & ((uint64_t) 1 << (len & 63)))) {
+            continue;
+        }
+
+        if (ctx->strip_upstream
+            && (ngx_http_corsgate_owned_names.lengths
+                & ((uint64_t) 1 << (len & 63)))
+            && ngx_http_corsgate_named(&ngx_http_corsgate_owned_names,
+                                       h[i].key.data, len, 0))
+        {
+            h[i].hash = 0;
+            continue;
+        }
+
+        for (j = 0; j < ctx->nheaders; j++) {
+            ch = &ctx->headers[j];
+
+            if (ch->op == CORSGATE_HEADER_OP_SET
+                && ch->name.len == len
+                && ngx_strncasecmp(h[i].key.data, (u_char *) ch->name.ptr,
+                                   len) == 0)
+            {
+                h[i].hash = 0;
+            }
+        }
+    }
 }
 
 
@@ -427,12 +545,11 @@ ngx_http_corsgate_decision(ngx_http_request_t *r)
  * response needs in the request pool; logs denials.
  */
 
-static ngx_http_corsgate_ctx_t *
+static ngx_http_corsgate_inline ngx_http_corsgate_ctx_t *
 ngx_http_corsgate_evaluate(ngx_http_request_t *r, corsgate_policy *policy,
     corsgate_decision *d)
 {
     uint64_t                  lengths;
-    corsgate_slice            detail;
     corsgate_result           rc;
     corsgate_request          req;
     ngx_list_part_t          *part;
@@ -471,20 +588,8 @@ ngx_http_corsgate_evaluate(ngx_http_request_t *r, corsgate_policy *policy,
 
     rc = corsgate_evaluate(policy, &req, d);
 
-    if (rc != CORSGATE_RESULT_OK) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "cors: evaluation failed: %s, denied: %s",
-                      corsgate_result_str(rc), corsgate_reason_str(d->reason));
-
-    } else if (d->verdict == CORSGATE_VERDICT_DENIED) {
-        /* the detail is a token or a well-formed origin, never raw bytes */
-        detail = corsgate_decision_detail(d);
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "cors: %s: %s \"%*s\"",
-                      d->report_only ? "would deny" : "denied",
-                      corsgate_reason_str(d->reason),
-                      detail.len,
-                      detail.len ? detail.ptr : (const uint8_t *) "");
+    if (rc != CORSGATE_RESULT_OK || d->verdict == CORSGATE_VERDICT_DENIED) {
+        ngx_http_corsgate_log_denial(r, rc, d);
     }
 
     /* the origin is what a decision usually echoes */
@@ -500,17 +605,42 @@ ngx_http_corsgate_evaluate(ngx_http_request_t *r, corsgate_policy *policy,
 }
 
 
+static ngx_http_corsgate_noinline void
+ngx_http_corsgate_log_denial(ngx_http_request_t *r, corsgate_result rc,
+    corsgate_decision *d)
+{
+    corsgate_slice  detail;
+
+    if (rc != CORSGATE_RESULT_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "cors: evaluation failed: %s, denied: %s",
+                      corsgate_result_str(rc), corsgate_reason_str(d->reason));
+        return;
+    }
+
+    /* the detail is a token or a well-formed origin, never raw bytes */
+
+    detail = corsgate_decision_detail(d);
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "cors: %s: %s \"%*s\"",
+                  d->report_only ? "would deny" : "denied",
+                  corsgate_reason_str(d->reason),
+                  detail.len, detail.len ? detail.ptr : (const uint8_t *) "");
+}
+
+
 /*
  * the compact copy of *d, in a pool cleanup that marks it as ours, with
  * room for that many bytes of the values to copy (more are allocated)
  */
 
-static ngx_http_corsgate_ctx_t *
+static ngx_http_corsgate_inline ngx_http_corsgate_ctx_t *
 ngx_http_corsgate_keep(ngx_http_request_t *r, corsgate_decision *d,
     size_t room)
 {
     u_char                   *p, *q, *start, *end;
-    ngx_uint_t                j, n, replace;
+    uint64_t                  clear;
+    ngx_uint_t                j, n;
     ngx_pool_t               *pool;
     corsgate_header          *ch;
     ngx_pool_cleanup_t       *cln;
@@ -533,7 +663,7 @@ ngx_http_corsgate_keep(ngx_http_request_t *r, corsgate_decision *d,
 
     start = (u_char *) d;
     end = (u_char *) (d + 1);
-    replace = 0;
+    clear = d->strip_upstream ? ngx_http_corsgate_owned_names.lengths : 0;
 
     for (j = 0; j < n; j++) {
         ch = &ctx->headers[j];
@@ -543,7 +673,9 @@ ngx_http_corsgate_keep(ngx_http_request_t *r, corsgate_decision *d,
             break;
         }
 
-        replace |= (ch->op == CORSGATE_HEADER_OP_SET);
+        if (ch->op == CORSGATE_HEADER_OP_SET) {
+            clear |= (uint64_t) 1 << (ch->name.len & 63);
+        }
 
         if ((u_char *) ch->value.ptr < start
             || (u_char *) ch->value.ptr >= end)
@@ -569,7 +701,7 @@ ngx_http_corsgate_keep(ngx_http_request_t *r, corsgate_decision *d,
 
     ctx->reason = d->reason;
     ctx->strip_upstream = d->strip_upstream;
-    ctx->replace = replace;
+    ctx->clear = clear;
     ctx->nheaders = n;
 
     cln->handler = ngx_http_corsgate_decision_marker;
@@ -581,62 +713,43 @@ ngx_http_corsgate_keep(ngx_http_request_t *r, corsgate_decision *d,
 }
 
 
-/* whether a header name is one of names (lowcase: name is lowercase) */
+/*
+ * whether a header name whose length is in names->lengths is one of names
+ * (lowcase: name is lowercase)
+ */
 
-static ngx_inline ngx_uint_t
+static ngx_http_corsgate_inline ngx_uint_t
 ngx_http_corsgate_named(ngx_http_corsgate_names_t *names, u_char *name,
     size_t len, ngx_uint_t lowcase)
 {
-    size_t         k, i;
-    uint32_t       x4, y4;
-    uint64_t       x, y;
-    const u_char  *p;
+    size_t           i, k, last;
+    corsgate_slice  *s;
 
-    if (!(names->lengths & ((uint64_t) 1 << (len & 63)))) {
-        return 0;
+    if (lowcase && len < 64 && !(names->several & ((uint64_t) 1 << len))) {
+        /* the usual case: a request header, one name of its length */
+        return ngx_http_corsgate_equal(name, names->only[len], len);
     }
 
-    for (k = 0; k < names->n; k++) {
-        if (names->names[k].len != len) {
+    k = names->first[len & 63];
+    last = k + names->count[len & 63];
+
+    for ( /* void */ ; k < last; k++) {
+        s = &names->names[k];
+
+        if (s->len != len) {
             continue;
         }
 
-        p = names->names[k].ptr;
-
         if (lowcase) {
-
-            /* 8 and 4 bytes at a time: the names are up to 30 bytes */
-
-            for (i = 0; i + 8 <= len; i += 8) {
-                ngx_memcpy(&x, name + i, 8);
-                ngx_memcpy(&y, p + i, 8);
-
-                if (x != y) {
-                    break;
-                }
+            if (ngx_http_corsgate_equal(name, s->ptr, len)) {
+                return 1;
             }
 
-            if (i + 8 <= len) {
-                continue;
-            }
+            continue;
+        }
 
-            if (i + 4 <= len) {
-                ngx_memcpy(&x4, name + i, 4);
-                ngx_memcpy(&y4, p + i, 4);
-
-                if (x4 != y4) {
-                    continue;
-                }
-
-                i += 4;
-            }
-
-            for ( /* void */ ; i < len && name[i] == p[i]; i++) { /* void */ }
-
-        } else {
-            for (i = 0; i < len && ngx_tolower(name[i]) == p[i]; i++) {
-                /* void */
-            }
+        for (i = 0; i < len && ngx_tolower(name[i]) == s->ptr[i]; i++) {
+            /* void */
         }
 
         if (i == len) {
@@ -648,19 +761,99 @@ ngx_http_corsgate_named(ngx_http_corsgate_names_t *names, u_char *name,
 }
 
 
-static void
-ngx_http_corsgate_names_init(ngx_http_corsgate_names_t *names,
+/*
+ * a == b, len bytes: a word at a time, the last word overlapping the one
+ * before (the names are up to 38 bytes)
+ */
+
+static ngx_http_corsgate_inline ngx_uint_t
+ngx_http_corsgate_equal(const u_char *a, const u_char *b, size_t len)
+{
+    size_t    i;
+    uint32_t  a4, b4, c4, d4;
+    uint64_t  a8, b8;
+
+    if (len >= 8) {
+        for (i = 0; i + 8 < len; i += 8) {
+            ngx_memcpy(&a8, a + i, 8);
+            ngx_memcpy(&b8, b + i, 8);
+
+            if (a8 != b8) {
+                return 0;
+            }
+        }
+
+        ngx_memcpy(&a8, a + len - 8, 8);
+        ngx_memcpy(&b8, b + len - 8, 8);
+
+        return a8 == b8;
+    }
+
+    if (len >= 4) {
+        ngx_memcpy(&a4, a, 4);
+        ngx_memcpy(&b4, b, 4);
+        ngx_memcpy(&c4, a + len - 4, 4);
+        ngx_memcpy(&d4, b + len - 4, 4);
+
+        return ((a4 ^ b4) | (c4 ^ d4)) == 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (a[i] != b[i]) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static ngx_int_t
+ngx_http_corsgate_names_init(ngx_conf_t *cf, ngx_http_corsgate_names_t *names,
     const corsgate_slice *s, size_t n)
 {
-    size_t  k;
+    size_t  b, k, m;
 
-    names->names = s;
-    names->n = n;
-    names->lengths = 0;
-
-    for (k = 0; k < n; k++) {
-        names->lengths |= (uint64_t) 1 << (s[k].len & 63);
+    if (n > NGX_HTTP_CORSGATE_NAMES_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "libcorsgate gives %uz header names, this module "
+                           "takes at most %d: rebuild the module with the "
+                           "library it runs with", n,
+                           NGX_HTTP_CORSGATE_NAMES_MAX);
+        return NGX_ERROR;
     }
+
+    ngx_memzero(names, sizeof(ngx_http_corsgate_names_t));
+
+    m = 0;
+
+    for (b = 0; b < 64; b++) {
+        names->first[b] = (u_char) m;
+
+        for (k = 0; k < n; k++) {
+            if ((s[k].len & 63) == b) {
+                names->names[m++] = s[k];
+            }
+        }
+
+        names->count[b] = (u_char) (m - names->first[b]);
+
+        if (names->count[b]) {
+            names->lengths |= (uint64_t) 1 << b;
+            names->only[b] = names->names[names->first[b]].ptr;
+        }
+
+        /* "only" is for a single name of exactly b bytes */
+
+        if (names->count[b] > 1
+            || (names->count[b] == 1
+                && names->names[names->first[b]].len != b))
+        {
+            names->several |= (uint64_t) 1 << b;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -1253,10 +1446,20 @@ ngx_http_corsgate_init(ngx_conf_t *cf)
     *h = ngx_http_corsgate_handler;
 
     names = corsgate_request_header_names(&n);
-    ngx_http_corsgate_names_init(&ngx_http_corsgate_request_names, names, n);
+    if (ngx_http_corsgate_names_init(cf, &ngx_http_corsgate_request_names,
+                                     names, n)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     names = corsgate_owned_header_names(&n);
-    ngx_http_corsgate_names_init(&ngx_http_corsgate_owned_names, names, n);
+    if (ngx_http_corsgate_names_init(cf, &ngx_http_corsgate_owned_names,
+                                     names, n)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_corsgate_header_filter;
