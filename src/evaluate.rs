@@ -84,16 +84,97 @@ pub enum RequestHeader {
 #[inline]
 pub fn request_header_kind(name: &[u8]) -> Option<RequestHeader> {
     // Cheap length pre-check: most request headers are none of these; then
-    // an exact compare, as HTTP/2, Envoy and most clients send lowercase.
-    let (kind, lower) = match name.len() {
-        6 => (RequestHeader::Origin, ORIGIN),
-        29 => (RequestHeader::RequestMethod, REQUEST_METHOD),
-        30 => (RequestHeader::RequestHeaders, REQUEST_HEADERS),
-        _ => return None,
-    };
-    (eq_bytes(name, lower.as_bytes()) || name.eq_ignore_ascii_case(lower.as_bytes()))
-        .then_some(kind)
+    // a few words compared at once, any case (HTTP/1.1 hosts such as NGINX
+    // pass `Origin` as the client wrote it).
+    match name.len() {
+        6 => {
+            let w = u64::from(read_u32(name, 0)) | u64::from(read_u32(name, 2)) << 32;
+            (w | ORIGIN_FOLD == ORIGIN_WORD).then_some(RequestHeader::Origin)
+        }
+        29 | 30 => {
+            // `access-control-request-` in three words (bytes 0..8, 8..16,
+            // 15..23), then the last 8 bytes: `t-method` or `-headers`.
+            let head = ACR_AT
+                .iter()
+                .zip(ACR_WORDS.iter().zip(&ACR_FOLD))
+                .all(|(&at, (&w, &fold))| read_u64(name, at) | fold == w);
+            let (kind, fold, word) = if name.len() == 29 {
+                (RequestHeader::RequestMethod, METHOD_FOLD, METHOD_WORD)
+            } else {
+                (RequestHeader::RequestHeaders, HEADERS_FOLD, HEADERS_WORD)
+            };
+            (head && read_u64(name, name.len() - 8) | fold == word).then_some(kind)
+        }
+        _ => None,
+    }
 }
+
+/// The 8 bytes of `b` at `at` as a little-endian word (0 past the end).
+#[inline(always)]
+fn read_u64(b: &[u8], at: usize) -> u64 {
+    b.get(at..)
+        .and_then(|r| r.first_chunk::<8>())
+        .map_or(0, |w| u64::from_le_bytes(*w))
+}
+
+/// The 4 bytes of `b` at `at` as a little-endian word (0 past the end).
+#[inline(always)]
+fn read_u32(b: &[u8], at: usize) -> u32 {
+    b.get(at..)
+        .and_then(|r| r.first_chunk::<4>())
+        .map_or(0, |w| u32::from_le_bytes(*w))
+}
+
+/// `0x20` on each byte of `w` that is a lowercase letter: OR-ing a word
+/// with it folds an uppercase letter onto its lowercase form at those
+/// places only, so that `x | fold == w` holds exactly when `x` is `w` in
+/// any case (a byte that is not a letter must be equal).
+const fn case_fold(w: u64) -> u64 {
+    let mut fold = 0;
+    let mut i = 0;
+    while i < 8 {
+        let b = (w >> (8 * i)) as u8;
+        if b.is_ascii_lowercase() {
+            fold |= 0x20 << (8 * i);
+        }
+        i += 1;
+    }
+    fold
+}
+
+/// Bytes `at..at + len` (len <= 8) of `s` as a little-endian word.
+const fn word_at(s: &str, at: usize, len: usize) -> u64 {
+    let b = s.as_bytes();
+    let mut w = 0;
+    let mut i = 0;
+    while i < len {
+        w |= (b[at + i] as u64) << (8 * i);
+        i += 1;
+    }
+    w
+}
+
+/// `origin` as `request_header_kind` reads 6 bytes: bytes 0..4, then 2..6.
+const ORIGIN_WORD: u64 = word_at(ORIGIN, 0, 4) | word_at(ORIGIN, 2, 4) << 32;
+const ORIGIN_FOLD: u64 = case_fold(ORIGIN_WORD);
+const ACR_AT: [usize; 3] = [0, 8, 15];
+const ACR_WORDS: [u64; 3] = [
+    word_at(REQUEST_METHOD, 0, 8),
+    word_at(REQUEST_METHOD, 8, 8),
+    word_at(REQUEST_METHOD, 15, 8),
+];
+const ACR_FOLD: [u64; 3] = [
+    case_fold(ACR_WORDS[0]),
+    case_fold(ACR_WORDS[1]),
+    case_fold(ACR_WORDS[2]),
+];
+const METHOD_WORD: u64 = word_at(REQUEST_METHOD, REQUEST_METHOD.len() - 8, 8);
+const METHOD_FOLD: u64 = case_fold(METHOD_WORD);
+const HEADERS_WORD: u64 = word_at(REQUEST_HEADERS, REQUEST_HEADERS.len() - 8, 8);
+const HEADERS_FOLD: u64 = case_fold(HEADERS_WORD);
+const _: () = assert!(word_at(REQUEST_METHOD, 0, 8) == word_at(REQUEST_HEADERS, 0, 8));
+const _: () = assert!(word_at(REQUEST_METHOD, 8, 8) == word_at(REQUEST_HEADERS, 8, 8));
+const _: () = assert!(word_at(REQUEST_METHOD, 15, 8) == word_at(REQUEST_HEADERS, 15, 8));
 
 /// Counts one more line of a request header and keeps it while `kept` has
 /// room (the first line of a single header; the first lines of a list).
@@ -856,6 +937,15 @@ impl Policy {
         if self.origins.exact_only() && is_plain_origin(origin) {
             return Err((Reason::OriginNotAllowed, origin));
         }
+        // Exact origins and subdomain wildcards only, and a plain origin:
+        // its host's suffixes looked up without parsing it.
+        if let Some(allowed) = self.origins.plain_subdomain_match(origin) {
+            return if allowed {
+                Ok(())
+            } else {
+                Err((Reason::OriginNotAllowed, origin))
+            };
+        }
         match parse_request_origin(origin) {
             Ok(parsed) if self.origins.matches_inexact(&parsed) => Ok(()),
             Ok(_) => Err((Reason::OriginNotAllowed, origin)),
@@ -1019,6 +1109,52 @@ mod tests {
 
     fn policy(json: &str) -> Policy {
         Policy::from_json(json.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn request_header_names_in_any_case_and_no_near_miss() {
+        // Every name in a few cases, and every one-byte change of each
+        // (each byte replaced by each value) against the plain definition.
+        let plain = |name: &[u8]| {
+            REQUEST_HEADER_NAMES
+                .iter()
+                .position(|n| name.eq_ignore_ascii_case(n.as_bytes()))
+        };
+        let kinds = [
+            RequestHeader::Origin,
+            RequestHeader::RequestMethod,
+            RequestHeader::RequestHeaders,
+        ];
+        for (name, kind) in REQUEST_HEADER_NAMES.iter().zip(kinds) {
+            for variant in [
+                name.to_string(),
+                name.to_ascii_uppercase(),
+                "Origin".to_string(),
+                "Access-Control-Request-Method".to_string(),
+                "Access-Control-Request-Headers".to_string(),
+            ] {
+                let expected = plain(variant.as_bytes()).map(|i| kinds[i]);
+                assert_eq!(
+                    request_header_kind(variant.as_bytes()),
+                    expected,
+                    "{variant}"
+                );
+            }
+            assert_eq!(request_header_kind(name.as_bytes()), Some(kind));
+            let mut bytes = name.as_bytes().to_vec();
+            for i in 0..bytes.len() {
+                let keep = bytes[i];
+                for b in 0..=255u8 {
+                    bytes[i] = b;
+                    let expected = plain(&bytes).map(|k| kinds[k]);
+                    assert_eq!(request_header_kind(&bytes), expected, "{bytes:?}");
+                }
+                bytes[i] = keep;
+            }
+        }
+        for other in ["", "origins", "host", "access-control-request-methods"] {
+            assert_eq!(request_header_kind(other.as_bytes()), None);
+        }
     }
 
     fn request<'a>(method: &'a str, headers: &[(&str, &'a str)]) -> Request<'a> {

@@ -47,6 +47,11 @@ pub struct OriginMatcher {
     regex: Option<dense::DFA<Vec<u32>>>,
     /// No pattern but exact origins.
     exact_only: bool,
+    /// When the only patterns besides exact origins are subdomain
+    /// wildcards: the suffixes whose wildcards admit `http` (0) and
+    /// `https` (1) on the default port, for plain origins
+    /// ([`OriginMatcher::plain_subdomain_match`]).
+    plain_suffixes: Option<Box<[ExactSet; 2]>>,
 }
 
 impl OriginMatcher {
@@ -61,6 +66,7 @@ impl OriginMatcher {
             max_suffix_labels: 0,
             regex: None,
             exact_only: false,
+            plain_suffixes: None,
         };
         let mut exact: HashSet<Box<[u8]>, RandomState> = HashSet::default();
         let mut regexes = Vec::new();
@@ -92,6 +98,17 @@ impl OriginMatcher {
             && m.subdomains.is_empty()
             && m.max_suffix_labels == 0
             && m.regex.is_none();
+        if !m.any && m.any_port.is_empty() && m.regex.is_none() && !m.subdomains.is_empty() {
+            let admitting = |scheme: &[u8]| {
+                let suffixes = m.subdomains.iter().filter(|(_, rules)| {
+                    rules
+                        .iter()
+                        .any(|(s, port)| **s == *scheme && port.accepts(None))
+                });
+                ExactSet::new(suffixes.map(|(suffix, _)| suffix.clone()).collect())
+            };
+            m.plain_suffixes = Some(Box::new([admitting(b"http"), admitting(b"https")]));
+        }
         m.exact = if exact.len() <= FEW_EXACT {
             ExactOrigins::Few(exact.into_iter().collect())
         } else {
@@ -120,6 +137,43 @@ impl OriginMatcher {
     #[inline]
     pub fn exact_only(&self) -> bool {
         self.exact_only
+    }
+
+    /// For a policy whose only patterns besides exact origins are
+    /// subdomain wildcards, and an origin of the plain shape
+    /// ([`is_plain_origin`]) whose host is a domain: whether a wildcard
+    /// allows it, found without parsing it (the suffixes of its host looked
+    /// up in the tables of its scheme). None otherwise: ask
+    /// [`OriginMatcher::matches_inexact`] with the parsed origin.
+    #[inline]
+    pub fn plain_subdomain_match(&self, raw: &[u8]) -> Option<bool> {
+        let tables = self.plain_suffixes.as_deref()?;
+        let (https, host) = plain_origin(raw)?;
+        // Not a domain: digits and dots only (an IPv4 address).
+        if host
+            .last()
+            .is_some_and(|b| b.is_ascii_digit() || *b == b'.')
+            && host.iter().all(|b| b.is_ascii_digit() || *b == b'.')
+        {
+            return None;
+        }
+        let table = tables.get(usize::from(https))?;
+        // As `matches_subdomain`: the suffixes after the 1st, 2nd … dot
+        // from the right, up to the most labels a policy suffix has.
+        let mut labels = 0;
+        for (i, &b) in host.iter().enumerate().rev() {
+            if b != b'.' {
+                continue;
+            }
+            labels += 1;
+            if labels > self.max_suffix_labels {
+                break;
+            }
+            if table.contains(host.get(i + 1..).unwrap_or_default()) {
+                return Some(true);
+            }
+        }
+        Some(false)
     }
 
     /// True when the parsed request origin matches a pattern.
@@ -312,20 +366,25 @@ pub fn build_regex(patterns: &[String]) -> Result<dense::DFA<Vec<u32>>, String> 
 /// the parser.
 #[inline]
 pub fn is_plain_origin(raw: &[u8]) -> bool {
+    plain_origin(raw).is_some()
+}
+
+/// For an origin [`is_plain_origin`] accepts: whether its scheme is
+/// `https` (else `http`), and its host.
+#[inline]
+fn plain_origin(raw: &[u8]) -> Option<(bool, &[u8])> {
     if raw.len() > crate::origin::MAX_ORIGIN_LEN {
-        return false;
+        return None;
     }
     // The scheme and `://` as one word: `https://`, or `http://` and the
     // host's first byte.
-    let Some(head) = raw.first_chunk::<8>().map(|w| u64::from_le_bytes(*w)) else {
-        return false;
-    };
-    let host = if head == u64::from_le_bytes(*b"https://") {
-        raw.get(8..).unwrap_or_default()
+    let head = raw.first_chunk::<8>().map(|w| u64::from_le_bytes(*w))?;
+    let (https, host) = if head == u64::from_le_bytes(*b"https://") {
+        (true, raw.get(8..).unwrap_or_default())
     } else if head & 0x00ff_ffff_ffff_ffff == u64::from_le_bytes(*b"http://\0") {
-        raw.get(7..).unwrap_or_default()
+        (false, raw.get(7..).unwrap_or_default())
     } else {
-        return false;
+        return None;
     };
     if host.len() < 8 {
         let mut prev_dot = true; // no leading dot
@@ -334,14 +393,14 @@ pub fn is_plain_origin(raw: &[u8]) -> bool {
             if (dot && prev_dot)
                 || !(dot || b == b'-' || b.is_ascii_lowercase() || b.is_ascii_digit())
             {
-                return false;
+                return None;
             }
             prev_dot = dot;
         }
-        return !host.is_empty();
+        return (!host.is_empty()).then_some((https, host));
     }
     if host.first() == Some(&b'.') {
-        return false;
+        return None;
     }
     // 8 bytes at a time, the last word overlapping the one before.
     let mut at = 0;
@@ -349,9 +408,7 @@ pub fn is_plain_origin(raw: &[u8]) -> bool {
     loop {
         let last = at + 8 >= host.len();
         let from = if last { host.len() - 8 } else { at };
-        let Some(w) = host.get(from..from + 8) else {
-            return false;
-        };
+        let w = host.get(from..from + 8)?;
         let (bad, dots) = host_bytes(w);
         // Two dots side by side: in the word, or across the boundary
         // with the word before (unless the last word overlaps it).
@@ -359,10 +416,10 @@ pub fn is_plain_origin(raw: &[u8]) -> bool {
             || dots & (dots >> 8) != 0
             || (from == at && prev_dots >> 63 & dots >> 7 & 1 != 0)
         {
-            return false;
+            return None;
         }
         if last {
-            return true;
+            return Some((https, host));
         }
         prev_dots = dots;
         at += 8;
@@ -488,6 +545,76 @@ mod tests {
         let m = matcher(&refs);
         assert!(check(&m, "https://o9999.example.com"));
         assert!(!check(&m, "https://o10000.example.com"));
+    }
+
+    #[test]
+    fn plain_subdomain_match_agrees_with_the_parsed_match() {
+        let policies: [&[&str]; 4] = [
+            &["https://*.example.com"],
+            &[
+                "https://a.com",
+                "https://*.example.com",
+                "http://*.b.example.com",
+            ],
+            &[
+                "https://*.a.b.c",
+                "http://*.c:8080",
+                "https://*.example.com.",
+            ],
+            &[
+                "https://a.com",
+                "https://*.example.com",
+                "https://any.com:*",
+            ],
+        ];
+        let hosts = [
+            "example.com",
+            "a.example.com",
+            "x.y.example.com",
+            "aexample.com",
+            "a.b.example.com",
+            "example.com.",
+            "a.example.com.",
+            "a.b.c",
+            "x.a.b.c",
+            "x.c",
+            "a.com.",
+            "x.com.",
+            "1.2",
+            "3.1.2",
+            "x.1.2",
+            "1.2.3.4",
+            "com",
+            "a-b.example.com",
+            "localhost",
+        ];
+        for patterns in policies {
+            let m = matcher(patterns);
+            for scheme in ["https://", "http://"] {
+                for host in hosts {
+                    let raw = format!("{scheme}{host}");
+                    let Some(fast) = m.plain_subdomain_match(raw.as_bytes()) else {
+                        continue;
+                    };
+                    let parsed = parse_request_origin(raw.as_bytes()).unwrap();
+                    assert_eq!(fast, m.matches_inexact(&parsed), "{patterns:?} {raw}");
+                }
+            }
+        }
+        // Only policies of exact origins and subdomain wildcards answer.
+        let m = matcher(&["https://*.example.com", "regex:https://x\\.com"]);
+        assert_eq!(m.plain_subdomain_match(b"https://a.example.com"), None);
+        let m = matcher(&["https://*.example.com"]);
+        assert_eq!(
+            m.plain_subdomain_match(b"https://a.example.com"),
+            Some(true)
+        );
+        assert_eq!(
+            m.plain_subdomain_match(b"https://a.example.org"),
+            Some(false)
+        );
+        assert_eq!(m.plain_subdomain_match(b"https://A.example.com"), None);
+        assert_eq!(m.plain_subdomain_match(b"https://1.2.3.4"), None);
     }
 
     #[test]
