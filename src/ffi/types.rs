@@ -200,7 +200,7 @@ impl corsgate_slice {
 
     /// # Safety
     /// `ptr` NULL or readable for `len` bytes for `'a`.
-    unsafe fn as_bytes<'a>(&self) -> &'a [u8] {
+    pub(crate) unsafe fn as_bytes<'a>(&self) -> &'a [u8] {
         if self.ptr.is_null() {
             return &[];
         }
@@ -472,8 +472,9 @@ struct EntryPlan {
     per_header: bool,
 }
 
-/// A policy's plans as decision entries, one per [`Plan`].
-pub(crate) struct EntryPlans([EntryPlan; Plan::ALL.len()]);
+/// A policy's plans as decision entries, one per [`Plan`], and whether
+/// the policy only reports.
+pub(crate) struct EntryPlans([EntryPlan; Plan::ALL.len()], bool);
 
 // SAFETY: the entries' pointers are to static strings or to the policy's
 // planned values, which are immutable and live as long as the
@@ -486,7 +487,7 @@ impl EntryPlans {
     /// The entries of `policy`'s plans; the policy must outlive them
     /// (`corsgate_policy` holds both).
     pub(crate) fn new(policy: &Policy) -> EntryPlans {
-        EntryPlans(Plan::ALL.map(|plan| {
+        let plans = Plan::ALL.map(|plan| {
             let planned = policy.plans.headers(plan);
             let empty = Entry {
                 name: std::ptr::null(),
@@ -531,7 +532,8 @@ impl EntryPlans {
                 }
             }
             t
-        }))
+        });
+        EntryPlans(plans, policy.is_report_only())
     }
 }
 
@@ -726,6 +728,71 @@ impl corsgate_decision {
             addr_of_mut!((*out).headers_len).write(n);
         }
         Ok(())
+    }
+
+    /// Writes the decision of an actual request from an allowed origin
+    /// (`origin`, its only `Origin` line, no
+    /// `Access-Control-Request-Method`): what [`corsgate_decision::write`]
+    /// writes for that decision, without building it first. Returns false,
+    /// having written nothing, when the plan needs the general path.
+    ///
+    /// # Safety
+    /// As for [`corsgate_decision::write`].
+    #[inline]
+    pub(crate) unsafe fn write_actual_allowed(
+        out: *mut corsgate_decision,
+        origin: &[u8],
+        plans: &EntryPlans,
+    ) -> bool {
+        use std::ptr::addr_of_mut;
+        let Some(t) = plans.0.get(Plan::ActualAllowed as usize) else {
+            return false;
+        };
+        let patch = match t.patches.get(..t.patches_len).unwrap_or_default() {
+            [] => None,
+            [(i, Source::Origin)] => Some(usize::from(*i)),
+            _ => return false,
+        };
+        if t.per_header || origin.len() > DECISION_BYTES {
+            return false;
+        }
+        let report = plans.1;
+        // SAFETY: `out` is valid for writes; only field places are written
+        // whole; `origin.len()` fits the byte area (checked above).
+        unsafe {
+            let int = addr_of_mut!((*out).internal).cast::<Internal>();
+            let entries = addr_of_mut!((*int).headers).cast::<Entry>();
+            // Fixed sizes, so no call to `memcpy`.
+            if let (true, Some(two)) = (t.len <= 2, t.entries.first_chunk::<2>()) {
+                entries.cast::<[Entry; 2]>().write(*two);
+            } else if let (true, Some(four)) = (t.len <= 4, t.entries.first_chunk::<4>()) {
+                entries.cast::<[Entry; 4]>().write(*four);
+            } else {
+                entries.cast::<[Entry; PLANNED_MAX]>().write(t.entries);
+            }
+            let mut used = 0;
+            if let (Some(i), false) = (patch, origin.is_empty()) {
+                copy_short(origin, addr_of_mut!((*int).bytes).cast::<u8>());
+                addr_of_mut!((*entries.add(i)).value).write(Ref {
+                    ptr: std::ptr::null(),
+                    off: 0,
+                    len: origin.len() as u32,
+                });
+                used = origin.len();
+            }
+            addr_of_mut!((*int).detail).write(Ref::EMPTY);
+            addr_of_mut!((*int).headers_len).write(t.len as u32);
+            addr_of_mut!((*int).used).write(used as u32);
+            addr_of_mut!((*out).verdict).write(corsgate_verdict::CORSGATE_VERDICT_ALLOWED);
+            addr_of_mut!((*out).kind).write(corsgate_kind::CORSGATE_KIND_ACTUAL);
+            addr_of_mut!((*out).reason).write(corsgate_reason::CORSGATE_REASON_ALLOWED);
+            addr_of_mut!((*out).action).write(corsgate_action::CORSGATE_ACTION_CONTINUE);
+            addr_of_mut!((*out).status).write(0);
+            addr_of_mut!((*out).strip_upstream).write(!report);
+            addr_of_mut!((*out).report_only).write(report);
+            addr_of_mut!((*out).headers_len).write(t.len);
+        }
+        true
     }
 
     /// The safe denial every failure writes: denied, internal error,
