@@ -51,7 +51,15 @@ pub struct OriginMatcher {
     /// wildcards: the suffixes whose wildcards admit `http` (0) and
     /// `https` (1) on the default port, for plain origins
     /// ([`OriginMatcher::plain_subdomain_match`]).
-    plain_suffixes: Option<Box<[ExactSet; 2]>>,
+    plain_suffixes: Option<Box<[Suffixes; 2]>>,
+}
+
+/// The suffixes of subdomain wildcards admitting one scheme: compared one
+/// by one with the end of the host when there are few, else hashed.
+#[derive(Debug)]
+enum Suffixes {
+    Few(Box<[Box<[u8]>]>),
+    Hashed(ExactSet),
 }
 
 impl OriginMatcher {
@@ -105,7 +113,12 @@ impl OriginMatcher {
                         .iter()
                         .any(|(s, port)| **s == *scheme && port.accepts(None))
                 });
-                ExactSet::new(suffixes.map(|(suffix, _)| suffix.clone()).collect())
+                let suffixes: Vec<Box<[u8]>> = suffixes.map(|(s, _)| s.clone()).collect();
+                if suffixes.len() <= FEW_EXACT {
+                    Suffixes::Few(suffixes.into_boxed_slice())
+                } else {
+                    Suffixes::Hashed(ExactSet::new(suffixes))
+                }
             };
             m.plain_suffixes = Some(Box::new([admitting(b"http"), admitting(b"https")]));
         }
@@ -157,7 +170,22 @@ impl OriginMatcher {
         {
             return None;
         }
-        let table = tables.get(usize::from(https))?;
+        let table = match tables.get(usize::from(https))? {
+            // A host ending with `.` and a suffix: the suffix is found by
+            // `matches_subdomain` too, at most as many dots from the right
+            // as it has labels.
+            Suffixes::Few(few) => {
+                return Some(few.iter().any(|s| {
+                    host.len() > s.len()
+                        && host.get(host.len() - s.len() - 1) == Some(&b'.')
+                        && super::names::eq_bytes(
+                            host.get(host.len() - s.len()..).unwrap_or_default(),
+                            s,
+                        )
+                }));
+            }
+            Suffixes::Hashed(set) => set,
+        };
         // As `matches_subdomain`: the suffixes after the 1st, 2nd … dot
         // from the right, up to the most labels a policy suffix has.
         let mut labels = 0;
@@ -402,39 +430,45 @@ fn plain_origin(raw: &[u8]) -> Option<(bool, &[u8])> {
     if host.first() == Some(&b'.') {
         return None;
     }
-    // 8 bytes at a time, the last word overlapping the one before.
+    // 8 bytes at a time, the last word overlapping the one before; every
+    // word's flags gathered, one test at the end.
+    let n = host.len();
+    let (mut bad, mut pairs, mut prev_dots) = (0u64, 0u64, 0u64);
     let mut at = 0;
-    let mut prev_dots = 0u64;
-    loop {
-        let last = at + 8 >= host.len();
-        let from = if last { host.len() - 8 } else { at };
-        let w = host.get(from..from + 8)?;
-        let (bad, dots) = host_bytes(w);
-        // Two dots side by side: in the word, or across the boundary
-        // with the word before (unless the last word overlaps it).
-        if bad != 0
-            || dots & (dots >> 8) != 0
-            || (from == at && prev_dots >> 63 & dots >> 7 & 1 != 0)
-        {
-            return None;
-        }
-        if last {
-            return Some((https, host));
-        }
+    while at + 8 < n {
+        let (b, dots) = host_bytes(read_word(host, at));
+        // Two dots side by side: in the word, or across the boundary with
+        // the word before (its last byte, this one's first).
+        bad |= b;
+        pairs |= dots & (dots >> 8) | (prev_dots >> 56 & dots);
         prev_dots = dots;
         at += 8;
     }
+    // The last word ends the host: it overlaps the word before unless it
+    // starts where that one ended (then the boundary is checked as above).
+    let (b, dots) = host_bytes(read_word(host, n - 8));
+    bad |= b;
+    pairs |= dots & (dots >> 8);
+    if at == n - 8 {
+        pairs |= prev_dots >> 56 & dots;
+    }
+    (bad | pairs == 0).then_some((https, host))
+}
+
+/// The 8 bytes of `b` at `at` as a little-endian word (0 past the end).
+#[inline(always)]
+fn read_word(b: &[u8], at: usize) -> u64 {
+    b.get(at..)
+        .and_then(|r| r.first_chunk::<8>())
+        .map_or(0, |w| u64::from_le_bytes(*w))
 }
 
 /// For the 8 bytes of `w`: the high bit of each byte that is not one of
 /// `[a-z0-9.-]`, and of each byte that is a dot.
-#[inline]
-fn host_bytes(w: &[u8]) -> (u64, u64) {
+#[inline(always)]
+fn host_bytes(x: u64) -> (u64, u64) {
     const L: u64 = 0x0101_0101_0101_0101;
     const H: u64 = 0x8080_8080_8080_8080;
-    let mut b = [0u8; 8];
-    b.copy_from_slice(w);
-    let x = u64::from_le_bytes(b);
     // As in `crate::tokens`: for bytes below 0x80 (the others are flagged
     // by `x & H`), no borrow crosses a byte.
     let in_range = |lo: u64, hi: u64| ((x | H) - lo * L) & (((hi | 0x80) * L) - (x & !H)) & H;
@@ -549,7 +583,7 @@ mod tests {
 
     #[test]
     fn plain_subdomain_match_agrees_with_the_parsed_match() {
-        let policies: [&[&str]; 4] = [
+        let policies: [&[&str]; 5] = [
             &["https://*.example.com"],
             &[
                 "https://a.com",
@@ -565,6 +599,15 @@ mod tests {
                 "https://a.com",
                 "https://*.example.com",
                 "https://any.com:*",
+            ],
+            &[
+                "https://*.example.com",
+                "https://*.b.example.com",
+                "https://*.c",
+                "https://*.x.c",
+                "https://*.example.com.",
+                "http://*.a.b.c",
+                "https://*.a.b.c",
             ],
         ];
         let hosts = [
@@ -627,6 +670,8 @@ mod tests {
             "https://example.com.",
             "https://x-1.example-2.com",
             "https://abcdefgh.ijklmnop",
+            "https://abcdefg.hijklmno.qrstuvwx",
+            "https://abcdefghijklmno.rstuvwx.",
         ];
         for o in yes {
             assert!(is_plain_origin(o.as_bytes()), "{o}");
@@ -638,6 +683,10 @@ mod tests {
             "https://abcdefg..hijklmn",
             "https://abcdefgh.ijklmno..",
             "https://abcdefg..",
+            "https://abcdefg..ijklmno",
+            "https://abcdefghijklmno..rstuvwx",
+            "https://abcdefghijklmno.rstuvwx..",
+            "https://abcdefghijklmnopqrstuvwx.A",
             "https://A.com",
             "https://a.com:443",
             "https://a_b.com",
