@@ -84,57 +84,41 @@ pub enum RequestHeader {
 #[inline]
 pub fn request_header_kind(name: &[u8]) -> Option<RequestHeader> {
     // Cheap length pre-check: most request headers are none of these; then
-    // a few words compared at once, any case (HTTP/1.1 hosts such as NGINX
-    // pass `Origin` as the client wrote it).
+    // the bytes compared a word at a time, in any case (HTTP/1.1 hosts
+    // such as NGINX pass `Origin` as the client wrote it).
     match name.len() {
         6 => {
-            let w = u64::from(read_u32(name, 0)) | u64::from(read_u32(name, 2)) << 32;
+            let b = name.first_chunk::<6>()?;
+            let w = u128::from(u64::from_le_bytes([
+                b[0], b[1], b[2], b[3], b[4], b[5], 0, 0,
+            ]));
             (w | ORIGIN_FOLD == ORIGIN_WORD).then_some(RequestHeader::Origin)
         }
         29 | 30 => {
-            // `access-control-request-` in three words (bytes 0..8, 8..16,
-            // 15..23), then the last 8 bytes: `t-method` or `-headers`.
-            let head = ACR_AT
-                .iter()
-                .zip(ACR_WORDS.iter().zip(&ACR_FOLD))
-                .all(|(&at, (&w, &fold))| read_u64(name, at) | fold == w);
+            // The first 16 bytes (`access-control-r`), then the last 16
+            // (`l-request-method` or `-request-headers`): every byte.
+            let head = u128::from_le_bytes(*name.first_chunk::<16>()?);
+            let tail = u128::from_le_bytes(*name.last_chunk::<16>()?);
             let (kind, fold, word) = if name.len() == 29 {
                 (RequestHeader::RequestMethod, METHOD_FOLD, METHOD_WORD)
             } else {
                 (RequestHeader::RequestHeaders, HEADERS_FOLD, HEADERS_WORD)
             };
-            (head && read_u64(name, name.len() - 8) | fold == word).then_some(kind)
+            (head | ACR_FOLD == ACR_WORD && tail | fold == word).then_some(kind)
         }
         _ => None,
     }
-}
-
-/// The 8 bytes of `b` at `at` as a little-endian word (0 past the end).
-#[inline(always)]
-fn read_u64(b: &[u8], at: usize) -> u64 {
-    b.get(at..)
-        .and_then(|r| r.first_chunk::<8>())
-        .map_or(0, |w| u64::from_le_bytes(*w))
-}
-
-/// The 4 bytes of `b` at `at` as a little-endian word (0 past the end).
-#[inline(always)]
-fn read_u32(b: &[u8], at: usize) -> u32 {
-    b.get(at..)
-        .and_then(|r| r.first_chunk::<4>())
-        .map_or(0, |w| u32::from_le_bytes(*w))
 }
 
 /// `0x20` on each byte of `w` that is a lowercase letter: OR-ing a word
 /// with it folds an uppercase letter onto its lowercase form at those
 /// places only, so that `x | fold == w` holds exactly when `x` is `w` in
 /// any case (a byte that is not a letter must be equal).
-const fn case_fold(w: u64) -> u64 {
+const fn case_fold(w: u128) -> u128 {
     let mut fold = 0;
     let mut i = 0;
-    while i < 8 {
-        let b = (w >> (8 * i)) as u8;
-        if b.is_ascii_lowercase() {
+    while i < 16 {
+        if ((w >> (8 * i)) as u8).is_ascii_lowercase() {
             fold |= 0x20 << (8 * i);
         }
         i += 1;
@@ -142,39 +126,29 @@ const fn case_fold(w: u64) -> u64 {
     fold
 }
 
-/// Bytes `at..at + len` (len <= 8) of `s` as a little-endian word.
-const fn word_at(s: &str, at: usize, len: usize) -> u64 {
+/// Bytes `at..at + len` (len <= 16) of `s` as a little-endian word.
+const fn word_at(s: &str, at: usize, len: usize) -> u128 {
     let b = s.as_bytes();
     let mut w = 0;
     let mut i = 0;
     while i < len {
-        w |= (b[at + i] as u64) << (8 * i);
+        w |= (b[at + i] as u128) << (8 * i);
         i += 1;
     }
     w
 }
 
-/// `origin` as `request_header_kind` reads 6 bytes: bytes 0..4, then 2..6.
-const ORIGIN_WORD: u64 = word_at(ORIGIN, 0, 4) | word_at(ORIGIN, 2, 4) << 32;
-const ORIGIN_FOLD: u64 = case_fold(ORIGIN_WORD);
-const ACR_AT: [usize; 3] = [0, 8, 15];
-const ACR_WORDS: [u64; 3] = [
-    word_at(REQUEST_METHOD, 0, 8),
-    word_at(REQUEST_METHOD, 8, 8),
-    word_at(REQUEST_METHOD, 15, 8),
-];
-const ACR_FOLD: [u64; 3] = [
-    case_fold(ACR_WORDS[0]),
-    case_fold(ACR_WORDS[1]),
-    case_fold(ACR_WORDS[2]),
-];
-const METHOD_WORD: u64 = word_at(REQUEST_METHOD, REQUEST_METHOD.len() - 8, 8);
-const METHOD_FOLD: u64 = case_fold(METHOD_WORD);
-const HEADERS_WORD: u64 = word_at(REQUEST_HEADERS, REQUEST_HEADERS.len() - 8, 8);
-const HEADERS_FOLD: u64 = case_fold(HEADERS_WORD);
-const _: () = assert!(word_at(REQUEST_METHOD, 0, 8) == word_at(REQUEST_HEADERS, 0, 8));
-const _: () = assert!(word_at(REQUEST_METHOD, 8, 8) == word_at(REQUEST_HEADERS, 8, 8));
-const _: () = assert!(word_at(REQUEST_METHOD, 15, 8) == word_at(REQUEST_HEADERS, 15, 8));
+const ORIGIN_WORD: u128 = word_at(ORIGIN, 0, 6);
+const ORIGIN_FOLD: u128 = case_fold(ORIGIN_WORD);
+const ACR_WORD: u128 = word_at(REQUEST_METHOD, 0, 16);
+const ACR_FOLD: u128 = case_fold(ACR_WORD);
+const METHOD_WORD: u128 = word_at(REQUEST_METHOD, REQUEST_METHOD.len() - 16, 16);
+const METHOD_FOLD: u128 = case_fold(METHOD_WORD);
+const HEADERS_WORD: u128 = word_at(REQUEST_HEADERS, REQUEST_HEADERS.len() - 16, 16);
+const HEADERS_FOLD: u128 = case_fold(HEADERS_WORD);
+const _: () = assert!(word_at(REQUEST_METHOD, 0, 16) == word_at(REQUEST_HEADERS, 0, 16));
+const _: () = assert!(ORIGIN.len() == 6 && REQUEST_METHOD.len() == 29);
+const _: () = assert!(REQUEST_HEADERS.len() == 30);
 
 /// Counts one more line of a request header and keeps it while `kept` has
 /// room (the first line of a single header; the first lines of a list).
@@ -535,6 +509,13 @@ impl Plans {
             report: p.mode == Mode::Report,
             echo_header_lines: p.any_header && p.credentials && p.mode != Mode::Report,
         }
+    }
+
+    /// The action and status of `plan`'s decisions.
+    pub(crate) fn action(&self, plan: Plan) -> (Action, u16) {
+        self.outcomes
+            .get(plan as usize)
+            .map_or((Action::Continue, 0), |o| (o.action, o.status))
     }
 
     /// The headers `plan` writes, as planned.

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use crate::config::{PolicyError, RawPolicy};
 use crate::evaluate::{OWNED_HEADER_NAMES, REQUEST_HEADER_NAMES};
-use crate::policy::Policy;
+use crate::policy::{is_plain_origin, Policy};
 
 pub use types::*;
 
@@ -897,13 +897,41 @@ pub extern "C" fn corsgate_evaluate(
                 // SAFETY: the caller promises every slice in the request is readable.
                 let origin = unsafe { request.origin.as_bytes() };
                 let origins = &policy.0.origins;
-                if (origins.matches_exact(origin)
-                    || origins.plain_subdomain_match(origin) == Some(true))
+                let written = if origins.matches_exact(origin) {
                     // SAFETY: decision_out checked non-NULL and writable.
-                    && unsafe {
+                    unsafe {
                         corsgate_decision::write_actual_allowed(decision_out, origin, &policy.1)
                     }
-                {
+                } else {
+                    // A well-formed origin no pattern allows, as
+                    // `Policy::evaluate` finds it first.
+                    match origins.plain_subdomain_match(origin) {
+                        // SAFETY: as above.
+                        Some(true) => unsafe {
+                            corsgate_decision::write_actual_allowed(decision_out, origin, &policy.1)
+                        },
+                        // SAFETY: as above.
+                        Some(false) => unsafe {
+                            corsgate_decision::write_origin_not_allowed(
+                                decision_out,
+                                origin,
+                                &policy.1,
+                            )
+                        },
+                        None if origins.exact_only() && is_plain_origin(origin) => {
+                            // SAFETY: as above.
+                            unsafe {
+                                corsgate_decision::write_origin_not_allowed(
+                                    decision_out,
+                                    origin,
+                                    &policy.1,
+                                )
+                            }
+                        }
+                        None => false,
+                    }
+                };
+                if written {
                     return corsgate_result::CORSGATE_RESULT_OK;
                 }
             }
@@ -1204,6 +1232,11 @@ mod tests {
             r#"{"allow_origins": ["https://a.com"], "allow_credentials": true,
                 "expose_headers": ["x-a", "x-b"], "max_age": 60}"#,
             r#"{"allow_origins": ["https://a.com"], "mode": "report"}"#,
+            r#"{"allow_origins": ["https://a.com"], "on_actual_deny": "reject", "debug": true}"#,
+            r#"{"allow_origins": ["https://a.com", "https://*.c.com"], "debug": true,
+                "expose_headers": ["x-a"], "allow_credentials": true}"#,
+            r#"{"allow_origins": ["https://*.c.com"], "on_actual_deny": "reject",
+                "mode": "report"}"#,
             r#"{"allow_origins": ["https://a.com", "*"], "allow_methods": ["*"]}"#,
             r#"{"allow_origins": ["https://x0.com", "https://x1.com", "https://x2.com",
                 "https://x3.com", "https://a.com", "regex:https://r[0-9]\\.com"],
@@ -1221,6 +1254,10 @@ mod tests {
                 "https://c.com",
                 "https://e.com",
                 "https://1.2.3.4",
+                "https://E.com",
+                "null",
+                "https://a.com, https://b.com",
+                "https://a.com:8443",
             ] {
                 let mut request = corsgate_request::empty();
                 // SAFETY: a request view on the stack; static bytes.

@@ -470,6 +470,9 @@ struct EntryPlan {
     /// The plan echoes header lines (one header per line): written header
     /// by header instead.
     per_header: bool,
+    /// The plan's action and status.
+    action: corsgate_action,
+    status: u32,
 }
 
 /// A policy's plans as decision entries, one per [`Plan`], and whether
@@ -501,6 +504,8 @@ impl EntryPlans {
                 patches: [(0, Source::Fixed); PLANNED_MAX],
                 patches_len: 0,
                 per_header: planned.len() > PLANNED_MAX,
+                action: policy.plans.action(plan).0.into(),
+                status: u32::from(policy.plans.action(plan).1),
             };
             for (i, p) in planned.iter().enumerate().take(PLANNED_MAX) {
                 let value = match p.source {
@@ -542,7 +547,7 @@ impl EntryPlans {
 ///
 /// # Safety
 /// `dst` valid for writes of `v.len()` bytes, not overlapping `v`.
-#[inline]
+#[inline(always)]
 unsafe fn copy_short(v: &[u8], dst: *mut u8) {
     let n = v.len();
     let src = v.as_ptr();
@@ -744,13 +749,63 @@ impl corsgate_decision {
         origin: &[u8],
         plans: &EntryPlans,
     ) -> bool {
+        // SAFETY: per the caller.
+        unsafe { Self::write_actual(out, origin, plans, Plan::ActualAllowed) }
+    }
+
+    /// Writes the denial of an actual request whose well-formed `origin`
+    /// (its only `Origin` line, no `Access-Control-Request-Method`) no
+    /// pattern allows: reason `origin-not-allowed`, the origin as detail.
+    /// As [`corsgate_decision::write_actual_allowed`] otherwise.
+    ///
+    /// # Safety
+    /// As for [`corsgate_decision::write`].
+    #[inline]
+    pub(crate) unsafe fn write_origin_not_allowed(
+        out: *mut corsgate_decision,
+        origin: &[u8],
+        plans: &EntryPlans,
+    ) -> bool {
+        // SAFETY: per the caller.
+        unsafe { Self::write_actual(out, origin, plans, Plan::ActualDenied) }
+    }
+
+    /// [`corsgate_decision::write_actual_allowed`] (`ActualAllowed`) or
+    /// [`corsgate_decision::write_origin_not_allowed`] (`ActualDenied`).
+    ///
+    /// # Safety
+    /// As for [`corsgate_decision::write`].
+    #[inline(always)]
+    unsafe fn write_actual(
+        out: *mut corsgate_decision,
+        origin: &[u8],
+        plans: &EntryPlans,
+        plan: Plan,
+    ) -> bool {
         use std::ptr::addr_of_mut;
-        let Some(t) = plans.0.get(Plan::ActualAllowed as usize) else {
+        let Some(t) = plans.0.get(plan as usize) else {
             return false;
         };
+        let allowed = plan == Plan::ActualAllowed;
+        let reason = if allowed {
+            Reason::Allowed
+        } else {
+            Reason::OriginNotAllowed
+        };
+        // At most one value from elsewhere: the origin (allowed) or the
+        // reason's text (the debug header of a denial).
         let patch = match t.patches.get(..t.patches_len).unwrap_or_default() {
             [] => None,
-            [(i, Source::Origin)] => Some(usize::from(*i)),
+            [(i, Source::Origin)] if allowed => Some((usize::from(*i), None)),
+            [(i, Source::Reason)] if !allowed => {
+                let text = reason.as_str().as_bytes();
+                let value = Ref {
+                    ptr: text.as_ptr(),
+                    off: 0,
+                    len: text.len() as u32,
+                };
+                Some((usize::from(*i), Some(value)))
+            }
             _ => return false,
         };
         if t.per_header || origin.len() > DECISION_BYTES {
@@ -770,24 +825,38 @@ impl corsgate_decision {
             } else {
                 entries.cast::<[Entry; PLANNED_MAX]>().write(t.entries);
             }
-            let mut used = 0;
-            if let (Some(i), false) = (patch, origin.is_empty()) {
+            // The origin's bytes: the allowed origin's value, or the
+            // denial's detail (which also comes first in the byte area).
+            let kept = if origin.is_empty() {
+                Ref::EMPTY
+            } else {
                 copy_short(origin, addr_of_mut!((*int).bytes).cast::<u8>());
-                addr_of_mut!((*entries.add(i)).value).write(Ref {
+                Ref {
                     ptr: std::ptr::null(),
                     off: 0,
                     len: origin.len() as u32,
-                });
-                used = origin.len();
+                }
+            };
+            if let Some((i, value)) = patch {
+                addr_of_mut!((*entries.add(i)).value).write(value.unwrap_or(kept));
             }
-            addr_of_mut!((*int).detail).write(Ref::EMPTY);
+            let (detail, used) = match (allowed, patch) {
+                (true, Some(_)) => (Ref::EMPTY, origin.len()),
+                (true, None) => (Ref::EMPTY, 0),
+                (false, _) => (kept, origin.len()),
+            };
+            addr_of_mut!((*int).detail).write(detail);
             addr_of_mut!((*int).headers_len).write(t.len as u32);
             addr_of_mut!((*int).used).write(used as u32);
-            addr_of_mut!((*out).verdict).write(corsgate_verdict::CORSGATE_VERDICT_ALLOWED);
+            addr_of_mut!((*out).verdict).write(if allowed {
+                corsgate_verdict::CORSGATE_VERDICT_ALLOWED
+            } else {
+                corsgate_verdict::CORSGATE_VERDICT_DENIED
+            });
             addr_of_mut!((*out).kind).write(corsgate_kind::CORSGATE_KIND_ACTUAL);
-            addr_of_mut!((*out).reason).write(corsgate_reason::CORSGATE_REASON_ALLOWED);
-            addr_of_mut!((*out).action).write(corsgate_action::CORSGATE_ACTION_CONTINUE);
-            addr_of_mut!((*out).status).write(0);
+            addr_of_mut!((*out).reason).write(reason.into());
+            addr_of_mut!((*out).action).write(t.action);
+            addr_of_mut!((*out).status).write(t.status);
             addr_of_mut!((*out).strip_upstream).write(!report);
             addr_of_mut!((*out).report_only).write(report);
             addr_of_mut!((*out).headers_len).write(t.len);
