@@ -84,29 +84,43 @@ pub enum RequestHeader {
 #[inline]
 pub fn request_header_kind(name: &[u8]) -> Option<RequestHeader> {
     // Cheap length pre-check: most request headers are none of these; then
-    // the bytes compared a word at a time, in any case (HTTP/1.1 hosts
+    // an exact compare, as HTTP/2, Envoy and most clients send lowercase;
+    // then the bytes compared a word at a time in any case (HTTP/1.1 hosts
     // such as NGINX pass `Origin` as the client wrote it).
-    match name.len() {
-        6 => {
-            let b = name.first_chunk::<6>()?;
-            let w = u128::from(u64::from_le_bytes([
-                b[0], b[1], b[2], b[3], b[4], b[5], 0, 0,
-            ]));
-            (w | ORIGIN_FOLD == ORIGIN_WORD).then_some(RequestHeader::Origin)
+    let (kind, lower) = match name.len() {
+        6 => (RequestHeader::Origin, ORIGIN),
+        29 => (RequestHeader::RequestMethod, REQUEST_METHOD),
+        30 => (RequestHeader::RequestHeaders, REQUEST_HEADERS),
+        _ => return None,
+    };
+    (eq_bytes(name, lower.as_bytes()) || eq_any_case(name, kind)).then_some(kind)
+}
+
+/// `name` (of the length of `kind`'s name) is `kind`'s name in any case.
+#[inline]
+fn eq_any_case(name: &[u8], kind: RequestHeader) -> bool {
+    match kind {
+        RequestHeader::Origin => name.first_chunk::<6>().is_some_and(|b| {
+            let w = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], 0, 0]);
+            w | ORIGIN_FOLD == ORIGIN_WORD
+        }),
+        // The first 16 bytes (`access-control-r`), then the last 16
+        // (`l-request-method` or `-request-headers`): every byte.
+        RequestHeader::RequestMethod => ends(name, ACR_FOLD, ACR_WORD, METHOD_FOLD, METHOD_WORD),
+        RequestHeader::RequestHeaders => ends(name, ACR_FOLD, ACR_WORD, HEADERS_FOLD, HEADERS_WORD),
+    }
+}
+
+/// `name`'s first and last 16 bytes are `head` and `tail` in any case
+/// (each folded as [`case_fold`] says).
+#[inline(always)]
+fn ends(name: &[u8], head_fold: u128, head: u128, tail_fold: u128, tail: u128) -> bool {
+    match (name.first_chunk::<16>(), name.last_chunk::<16>()) {
+        (Some(h), Some(t)) => {
+            u128::from_le_bytes(*h) | head_fold == head
+                && u128::from_le_bytes(*t) | tail_fold == tail
         }
-        29 | 30 => {
-            // The first 16 bytes (`access-control-r`), then the last 16
-            // (`l-request-method` or `-request-headers`): every byte.
-            let head = u128::from_le_bytes(*name.first_chunk::<16>()?);
-            let tail = u128::from_le_bytes(*name.last_chunk::<16>()?);
-            let (kind, fold, word) = if name.len() == 29 {
-                (RequestHeader::RequestMethod, METHOD_FOLD, METHOD_WORD)
-            } else {
-                (RequestHeader::RequestHeaders, HEADERS_FOLD, HEADERS_WORD)
-            };
-            (head | ACR_FOLD == ACR_WORD && tail | fold == word).then_some(kind)
-        }
-        _ => None,
+        _ => false,
     }
 }
 
@@ -138,8 +152,8 @@ const fn word_at(s: &str, at: usize, len: usize) -> u128 {
     w
 }
 
-const ORIGIN_WORD: u128 = word_at(ORIGIN, 0, 6);
-const ORIGIN_FOLD: u128 = case_fold(ORIGIN_WORD);
+const ORIGIN_WORD: u64 = word_at(ORIGIN, 0, 6) as u64;
+const ORIGIN_FOLD: u64 = case_fold(ORIGIN_WORD as u128) as u64;
 const ACR_WORD: u128 = word_at(REQUEST_METHOD, 0, 16);
 const ACR_FOLD: u128 = case_fold(ACR_WORD);
 const METHOD_WORD: u128 = word_at(REQUEST_METHOD, REQUEST_METHOD.len() - 16, 16);
