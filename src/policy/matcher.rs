@@ -469,13 +469,17 @@ fn read_word(b: &[u8], at: usize) -> u64 {
 fn host_bytes(x: u64) -> (u64, u64) {
     const L: u64 = 0x0101_0101_0101_0101;
     const H: u64 = 0x8080_8080_8080_8080;
-    // As in `crate::tokens`: for bytes below 0x80 (the others are flagged
-    // by `x & H`), no borrow crosses a byte.
-    let in_range = |lo: u64, hi: u64| ((x | H) - lo * L) & (((hi | 0x80) * L) - (x & !H)) & H;
-    // `[-./0-9]` and `[a-z]`, then without `/`.
-    let dots = in_range(0x2e, 0x2e) & !x;
-    let slashes = in_range(0x2f, 0x2f);
-    let ok = (in_range(0x61, 0x7a) | in_range(0x2d, 0x39)) & !slashes & !x;
+    // The low 7 bits of each byte (bytes from 0x80 are refused by `!x`
+    // below); adding `0x80 - c` to one sets its high bit exactly when it
+    // is `c` or more, and never carries into the next byte.
+    let t = x & !H;
+    let at_least = |c: u64| t + (0x80 - c) * L;
+    // Adding 0x7f to `t ^ c` sets the high bit unless the byte is `c`.
+    let is = |c: u64| !((t ^ c * L) + 0x7f * L);
+    let lower = at_least(0x61) & !at_least(0x7b);
+    let digits = at_least(0x30) & !at_least(0x3a);
+    let dots = is(0x2e) & !x & H;
+    let ok = (lower | digits | is(0x2d)) & !x & H | dots;
     (!ok & H, dots)
 }
 
@@ -658,6 +662,29 @@ mod tests {
         );
         assert_eq!(m.plain_subdomain_match(b"https://A.example.com"), None);
         assert_eq!(m.plain_subdomain_match(b"https://1.2.3.4"), None);
+    }
+
+    #[test]
+    fn host_bytes_classifies_every_byte_at_every_place() {
+        for b in 0..=255u8 {
+            let allowed = b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.';
+            for at in 0..8 {
+                // The other bytes allowed, one of them a dot, the other `a`.
+                let mut w = [b'a'; 8];
+                w[(at + 3) % 8] = b'.';
+                w[at] = b;
+                let (bad, dots) = host_bytes(u64::from_le_bytes(w));
+                let bit = 0x80u64 << (8 * at);
+                assert_eq!(bad & bit != 0, !allowed, "{b:#x} at {at}");
+                assert_eq!(dots & bit != 0, b == b'.', "{b:#x} at {at}");
+                assert_eq!(bad & !bit, 0, "{b:#x} at {at}");
+                assert_eq!(
+                    dots & !bit,
+                    0x80u64 << (8 * ((at + 3) % 8)),
+                    "{b:#x} at {at}"
+                );
+            }
+        }
     }
 
     #[test]
