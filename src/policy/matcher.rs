@@ -475,7 +475,7 @@ fn host_bytes(x: u64) -> (u64, u64) {
     let t = x & !H;
     let at_least = |c: u64| t + (0x80 - c) * L;
     // Adding 0x7f to `t ^ c` sets the high bit unless the byte is `c`.
-    let is = |c: u64| !((t ^ c * L) + 0x7f * L);
+    let is = |c: u64| !((t ^ (c * L)) + 0x7f * L);
     let lower = at_least(0x61) & !at_least(0x7b);
     let digits = at_least(0x30) & !at_least(0x3a);
     let dots = is(0x2e) & !x & H;
