@@ -96,9 +96,31 @@ pub fn request_header_kind(name: &[u8]) -> Option<RequestHeader> {
     (eq_bytes(name, lower.as_bytes()) || eq_any_case(name, kind)).then_some(kind)
 }
 
+/// [`request_header_kind`] for hosts that pass names as the client wrote
+/// them (the C ABI: NGINX passes `Origin`): the any-case comparison
+/// straight away, inline.
+#[inline(always)]
+pub(crate) fn request_header_kind_any_case(name: &[u8]) -> Option<RequestHeader> {
+    let kind = match name.len() {
+        6 => RequestHeader::Origin,
+        29 => RequestHeader::RequestMethod,
+        30 => RequestHeader::RequestHeaders,
+        _ => return None,
+    };
+    eq_folded(name, kind).then_some(kind)
+}
+
 /// `name` (of the length of `kind`'s name) is `kind`'s name in any case.
-#[inline]
+/// Out of line from [`request_header_kind`]: only a host passing names as
+/// the client wrote them (HTTP/1.1) gets there.
+#[inline(never)]
 fn eq_any_case(name: &[u8], kind: RequestHeader) -> bool {
+    eq_folded(name, kind)
+}
+
+/// The body of [`eq_any_case`].
+#[inline(always)]
+fn eq_folded(name: &[u8], kind: RequestHeader) -> bool {
     match kind {
         RequestHeader::Origin => name.first_chunk::<6>().is_some_and(|b| {
             let w = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], 0, 0]);
@@ -921,6 +943,13 @@ impl Policy {
         if self.origins.matches_exact(origin) {
             return Ok(());
         }
+        self.check_inexact_origin_apart(origin)
+    }
+
+    /// [`Policy::check_inexact_origin`] out of line, so that a preflight's
+    /// checks of its method and headers keep their registers.
+    #[inline(never)]
+    fn check_inexact_origin_apart<'a>(&'a self, origin: &'a [u8]) -> Result<(), Refusal<'a>> {
         self.check_inexact_origin(origin)
     }
 
@@ -1136,6 +1165,8 @@ mod tests {
                 );
             }
             assert_eq!(request_header_kind(name.as_bytes()), Some(kind));
+            let upper = name.to_ascii_uppercase();
+            assert_eq!(request_header_kind_any_case(upper.as_bytes()), Some(kind));
             let mut bytes = name.as_bytes().to_vec();
             for i in 0..bytes.len() {
                 let keep = bytes[i];
@@ -1143,12 +1174,15 @@ mod tests {
                     bytes[i] = b;
                     let expected = plain(&bytes).map(|k| kinds[k]);
                     assert_eq!(request_header_kind(&bytes), expected, "{bytes:?}");
+                    let any_case = request_header_kind_any_case(&bytes);
+                    assert_eq!(any_case, expected, "{bytes:?}");
                 }
                 bytes[i] = keep;
             }
         }
         for other in ["", "origins", "host", "access-control-request-methods"] {
             assert_eq!(request_header_kind(other.as_bytes()), None);
+            assert_eq!(request_header_kind_any_case(other.as_bytes()), None);
         }
     }
 

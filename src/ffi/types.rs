@@ -301,7 +301,7 @@ impl corsgate_request {
         // SAFETY: per the caller; the places are fields of `*this`, and
         // the slot index is checked against the array length.
         unsafe {
-            let (slots, cap, lines) = match evaluate::request_header_kind(name) {
+            let (slots, cap, lines) = match evaluate::request_header_kind_any_case(name) {
                 None => return false,
                 Some(RequestHeader::Origin) => (
                     addr_of_mut!((*this).origin),
