@@ -106,7 +106,18 @@ impl OriginMatcher {
             && m.subdomains.is_empty()
             && m.max_suffix_labels == 0
             && m.regex.is_none();
-        if !m.any && m.any_port.is_empty() && m.regex.is_none() && !m.subdomains.is_empty() {
+        // Every suffix a plain domain (with a letter or `-`: not an IPv4
+        // address), as the suffix-first lookup needs.
+        let plain_suffixes = m
+            .subdomains
+            .keys()
+            .all(|s| is_plain_host(s) && s.iter().any(|b| !b.is_ascii_digit() && *b != b'.'));
+        if !m.any
+            && m.any_port.is_empty()
+            && m.regex.is_none()
+            && !m.subdomains.is_empty()
+            && plain_suffixes
+        {
             let admitting = |scheme: &[u8]| {
                 let suffixes = m.subdomains.iter().filter(|(_, rules)| {
                     rules
@@ -161,7 +172,28 @@ impl OriginMatcher {
     #[inline]
     pub fn plain_subdomain_match(&self, raw: &[u8]) -> Option<bool> {
         let tables = self.plain_suffixes.as_deref()?;
-        let (https, host) = plain_origin(raw)?;
+        // An allowed origin, as often as not: the host ends with `.` and a
+        // suffix of the policy (a plain domain, checked at load), so only
+        // the labels before it are left to check.
+        let (https, host) = plain_scheme(raw)?;
+        if let Some(Suffixes::Few(few)) = tables.get(usize::from(https)) {
+            let found = few.iter().any(|s| {
+                let Some(labels) = host.len().checked_sub(s.len() + 1) else {
+                    return false;
+                };
+                host.get(labels) == Some(&b'.')
+                    && super::names::eq_bytes(host.get(labels + 1..).unwrap_or_default(), s)
+                    && host
+                        .get(..labels)
+                        .is_some_and(|p| p.last() != Some(&b'.') && is_plain_host(p))
+            });
+            if found {
+                return Some(true);
+            }
+        }
+        if !is_plain_host(host) {
+            return None;
+        }
         // Not a domain: digits and dots only (an IPv4 address).
         if host
             .last()
@@ -401,6 +433,14 @@ pub fn is_plain_origin(raw: &[u8]) -> bool {
 /// `https` (else `http`), and its host.
 #[inline]
 fn plain_origin(raw: &[u8]) -> Option<(bool, &[u8])> {
+    let (https, host) = plain_scheme(raw)?;
+    is_plain_host(host).then_some((https, host))
+}
+
+/// For `raw` no longer than an origin may be and starting with
+/// `https://` or `http://`: whether it is `https`, and what follows.
+#[inline]
+fn plain_scheme(raw: &[u8]) -> Option<(bool, &[u8])> {
     if raw.len() > crate::origin::MAX_ORIGIN_LEN {
         return None;
     }
@@ -414,21 +454,36 @@ fn plain_origin(raw: &[u8]) -> Option<(bool, &[u8])> {
     } else {
         return None;
     };
-    if host.len() < 8 {
-        let mut prev_dot = true; // no leading dot
-        for &b in host {
-            let dot = b == b'.';
-            if (dot && prev_dot)
-                || !(dot || b == b'-' || b.is_ascii_lowercase() || b.is_ascii_digit())
-            {
-                return None;
+    Some((https, host))
+}
+
+/// `host` is `[a-z0-9-]` labels separated by single dots, a trailing dot
+/// allowed, not empty (the host of a plain origin).
+#[inline]
+fn is_plain_host(host: &[u8]) -> bool {
+    let n = host.len();
+    if n < 8 {
+        // One word: the bytes, then `a` (allowed, not a dot) in the rest.
+        let w = match n {
+            0 => return false,
+            1..=3 => host.iter().rev().fold(0u64, |w, &b| w << 8 | u64::from(b)),
+            _ => {
+                let four = |at: usize| {
+                    host.get(at..)
+                        .and_then(|r| r.first_chunk::<4>())
+                        .map_or(0, |w| u64::from(u32::from_le_bytes(*w)))
+                };
+                // Two overlapping reads: a byte read twice is OR-ed with itself.
+                four(0) | four(n - 4) << (8 * (n - 4))
             }
-            prev_dot = dot;
-        }
-        return (!host.is_empty()).then_some((https, host));
+        };
+        let w = w | 0x6161_6161_6161_6161u64 << (8 * n);
+        let (bad, dots) = host_bytes(w);
+        // No leading dot, no two dots side by side.
+        return bad | (dots & 0x80) | (dots & (dots >> 8)) == 0;
     }
     if host.first() == Some(&b'.') {
-        return None;
+        return false;
     }
     // 8 bytes at a time, the last word overlapping the one before; every
     // word's flags gathered, one test at the end.
@@ -452,7 +507,7 @@ fn plain_origin(raw: &[u8]) -> Option<(bool, &[u8])> {
     if at == n - 8 {
         pairs |= prev_dots >> 56 & dots;
     }
-    (bad | pairs == 0).then_some((https, host))
+    bad | pairs == 0
 }
 
 /// The 8 bytes of `b` at `at` as a little-endian word (0 past the end).
@@ -634,6 +689,17 @@ mod tests {
             "com",
             "a-b.example.com",
             "localhost",
+            "A.example.com",
+            "a..example.com",
+            ".example.com",
+            "a_b.example.com",
+            "-a.example.com",
+            "abcdefghijkl.example.com",
+            "ab.cd.example.com",
+            "abcdefgh..ijk.example.com",
+            "a.example.com:8080",
+            "x.a.b.c:8080",
+            "x.c:8080",
         ];
         for patterns in policies {
             let m = matcher(patterns);
@@ -682,6 +748,34 @@ mod tests {
                     dots & !bit,
                     0x80u64 << (8 * ((at + 3) % 8)),
                     "{b:#x} at {at}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn plain_hosts_as_defined() {
+        // Every host of up to 9 bytes from a small alphabet, against the
+        // definition: not empty, `[a-z0-9.-]`, no leading dot, no `..`.
+        let alphabet = b"a.-0_";
+        for len in 0..=9u32 {
+            for mut code in 0..(alphabet.len() as u32).pow(len) {
+                let mut host = Vec::new();
+                for _ in 0..len {
+                    host.push(alphabet[(code % alphabet.len() as u32) as usize]);
+                    code /= alphabet.len() as u32;
+                }
+                let expected = !host.is_empty()
+                    && host.first() != Some(&b'.')
+                    && !host.windows(2).any(|w| w == b"..")
+                    && host.iter().all(|&b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'
+                    });
+                assert_eq!(
+                    is_plain_host(&host),
+                    expected,
+                    "{:?}",
+                    String::from_utf8_lossy(&host)
                 );
             }
         }
