@@ -126,6 +126,21 @@ fn five_origins() -> Vec<String> {
     origins
 }
 
+/// A typical policy: 3 exact origins and one subdomain wildcard.
+fn typical_origins() -> Vec<String> {
+    [
+        ORIGIN,
+        "https://admin.example.com",
+        "https://example.com",
+        "https://*.example.com",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// An origin only the typical policy's wildcard allows.
+const WILDCARD_ORIGIN: &str = "https://shop.example.com";
+
 /// 99,000 exact origins and 1,000 subdomain wildcards (100,000 entries,
 /// the most `allow_origins` may list); the benchmarked origin is among the
 /// exact ones.
@@ -330,18 +345,27 @@ fn summary() {
 /// What `--run-one` runs: corsgate on the 1-origin or the 100,000-origin
 /// policy, or tower-http's service without or with the CorsLayer.
 fn run_one(what: &str, case_name: &str, n: usize) {
-    let case = cases()
-        .into_iter()
-        .find(|c| c.name == case_name)
-        .expect("case");
+    let case = if case_name == "actual_wildcard" {
+        Case {
+            name: "actual_wildcard",
+            method: "GET",
+            headers: vec![("origin", WILDCARD_ORIGIN.to_owned())],
+        }
+    } else {
+        cases()
+            .into_iter()
+            .find(|c| c.name == case_name)
+            .expect("case")
+    };
     let req = http_request(&case);
     let origins = match what {
         "corsgate_100k" => many_origins(),
         "corsgate_5" => five_origins(),
+        "corsgate_typical" | "corsgate_ffi_typical" => typical_origins(),
         _ => vec![ORIGIN.to_owned()],
     };
     let policy = Policy::from_json(policy_json(&origins).as_bytes()).unwrap();
-    let c_policy = if what == "corsgate_ffi" {
+    let c_policy = if what.starts_with("corsgate_ffi") {
         ffi_policy(&policy_json(&origins))
     } else {
         std::ptr::null_mut()
@@ -352,10 +376,10 @@ fn run_one(what: &str, case_name: &str, n: usize) {
         .service_fn(ok);
     for _ in 0..n {
         match what {
-            "corsgate" | "corsgate_5" | "corsgate_100k" => {
+            "corsgate" | "corsgate_5" | "corsgate_100k" | "corsgate_typical" => {
                 black_box(measured_corsgate(black_box(&policy), black_box(&req)));
             }
-            "corsgate_ffi" => {
+            "corsgate_ffi" | "corsgate_ffi_typical" => {
                 black_box(measured_ffi(black_box(c_policy), black_box(&req)));
             }
             // The request is built outside the measured call, which then
@@ -426,6 +450,16 @@ fn instructions() {
         println!("{:<34} {:>10.0} {:>10.0}", case.name, n, c);
         ours.push(n);
     }
+    println!(
+        "{:<34} {:>10.0} {:>10.0}",
+        "actual_allowed_by_wildcard",
+        count_instructions("corsgate_typical", "actual_wildcard"),
+        count_instructions("corsgate_ffi_typical", "actual_wildcard")
+    );
+    println!(
+        "(the last row: a typical policy, {}, and the origin {WILDCARD_ORIGIN})",
+        typical_origins().join(" ")
+    );
     println!(
         "(C ABI: corsgate_request_init/add_header, corsgate_evaluate into a \
          decision on the stack, corsgate_decision_header for each header)"

@@ -84,16 +84,107 @@ pub enum RequestHeader {
 #[inline]
 pub fn request_header_kind(name: &[u8]) -> Option<RequestHeader> {
     // Cheap length pre-check: most request headers are none of these; then
-    // an exact compare, as HTTP/2, Envoy and most clients send lowercase.
+    // an exact compare, as HTTP/2, Envoy and most clients send lowercase;
+    // then the bytes compared a word at a time in any case (HTTP/1.1 hosts
+    // such as NGINX pass `Origin` as the client wrote it).
     let (kind, lower) = match name.len() {
         6 => (RequestHeader::Origin, ORIGIN),
         29 => (RequestHeader::RequestMethod, REQUEST_METHOD),
         30 => (RequestHeader::RequestHeaders, REQUEST_HEADERS),
         _ => return None,
     };
-    (eq_bytes(name, lower.as_bytes()) || name.eq_ignore_ascii_case(lower.as_bytes()))
-        .then_some(kind)
+    (eq_bytes(name, lower.as_bytes()) || eq_any_case(name, kind)).then_some(kind)
 }
+
+/// [`request_header_kind`] for hosts that pass names as the client wrote
+/// them (the C ABI: NGINX passes `Origin`): the any-case comparison
+/// straight away, inline.
+#[inline(always)]
+pub(crate) fn request_header_kind_any_case(name: &[u8]) -> Option<RequestHeader> {
+    let kind = match name.len() {
+        6 => RequestHeader::Origin,
+        29 => RequestHeader::RequestMethod,
+        30 => RequestHeader::RequestHeaders,
+        _ => return None,
+    };
+    eq_folded(name, kind).then_some(kind)
+}
+
+/// `name` (of the length of `kind`'s name) is `kind`'s name in any case.
+/// Out of line from [`request_header_kind`]: only a host passing names as
+/// the client wrote them (HTTP/1.1) gets there.
+#[inline(never)]
+fn eq_any_case(name: &[u8], kind: RequestHeader) -> bool {
+    eq_folded(name, kind)
+}
+
+/// The body of [`eq_any_case`].
+#[inline(always)]
+fn eq_folded(name: &[u8], kind: RequestHeader) -> bool {
+    match kind {
+        RequestHeader::Origin => name.first_chunk::<6>().is_some_and(|b| {
+            let w = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], 0, 0]);
+            w | ORIGIN_FOLD == ORIGIN_WORD
+        }),
+        // The first 16 bytes (`access-control-r`), then the last 16
+        // (`l-request-method` or `-request-headers`): every byte.
+        RequestHeader::RequestMethod => ends(name, ACR_FOLD, ACR_WORD, METHOD_FOLD, METHOD_WORD),
+        RequestHeader::RequestHeaders => ends(name, ACR_FOLD, ACR_WORD, HEADERS_FOLD, HEADERS_WORD),
+    }
+}
+
+/// `name`'s first and last 16 bytes are `head` and `tail` in any case
+/// (each folded as [`case_fold`] says).
+#[inline(always)]
+fn ends(name: &[u8], head_fold: u128, head: u128, tail_fold: u128, tail: u128) -> bool {
+    match (name.first_chunk::<16>(), name.last_chunk::<16>()) {
+        (Some(h), Some(t)) => {
+            u128::from_le_bytes(*h) | head_fold == head
+                && u128::from_le_bytes(*t) | tail_fold == tail
+        }
+        _ => false,
+    }
+}
+
+/// `0x20` on each byte of `w` that is a lowercase letter: OR-ing a word
+/// with it folds an uppercase letter onto its lowercase form at those
+/// places only, so that `x | fold == w` holds exactly when `x` is `w` in
+/// any case (a byte that is not a letter must be equal).
+const fn case_fold(w: u128) -> u128 {
+    let mut fold = 0;
+    let mut i = 0;
+    while i < 16 {
+        if ((w >> (8 * i)) as u8).is_ascii_lowercase() {
+            fold |= 0x20 << (8 * i);
+        }
+        i += 1;
+    }
+    fold
+}
+
+/// Bytes `at..at + len` (len <= 16) of `s` as a little-endian word.
+const fn word_at(s: &str, at: usize, len: usize) -> u128 {
+    let b = s.as_bytes();
+    let mut w = 0;
+    let mut i = 0;
+    while i < len {
+        w |= (b[at + i] as u128) << (8 * i);
+        i += 1;
+    }
+    w
+}
+
+const ORIGIN_WORD: u64 = word_at(ORIGIN, 0, 6) as u64;
+const ORIGIN_FOLD: u64 = case_fold(ORIGIN_WORD as u128) as u64;
+const ACR_WORD: u128 = word_at(REQUEST_METHOD, 0, 16);
+const ACR_FOLD: u128 = case_fold(ACR_WORD);
+const METHOD_WORD: u128 = word_at(REQUEST_METHOD, REQUEST_METHOD.len() - 16, 16);
+const METHOD_FOLD: u128 = case_fold(METHOD_WORD);
+const HEADERS_WORD: u128 = word_at(REQUEST_HEADERS, REQUEST_HEADERS.len() - 16, 16);
+const HEADERS_FOLD: u128 = case_fold(HEADERS_WORD);
+const _: () = assert!(word_at(REQUEST_METHOD, 0, 16) == word_at(REQUEST_HEADERS, 0, 16));
+const _: () = assert!(ORIGIN.len() == 6 && REQUEST_METHOD.len() == 29);
+const _: () = assert!(REQUEST_HEADERS.len() == 30);
 
 /// Counts one more line of a request header and keeps it while `kept` has
 /// room (the first line of a single header; the first lines of a list).
@@ -454,6 +545,13 @@ impl Plans {
             report: p.mode == Mode::Report,
             echo_header_lines: p.any_header && p.credentials && p.mode != Mode::Report,
         }
+    }
+
+    /// The action and status of `plan`'s decisions.
+    pub(crate) fn action(&self, plan: Plan) -> (Action, u16) {
+        self.outcomes
+            .get(plan as usize)
+            .map_or((Action::Continue, 0), |o| (o.action, o.status))
     }
 
     /// The headers `plan` writes, as planned.
@@ -845,6 +943,13 @@ impl Policy {
         if self.origins.matches_exact(origin) {
             return Ok(());
         }
+        self.check_inexact_origin_apart(origin)
+    }
+
+    /// [`Policy::check_inexact_origin`] out of line, so that a preflight's
+    /// checks of its method and headers keep their registers.
+    #[inline(never)]
+    fn check_inexact_origin_apart<'a>(&'a self, origin: &'a [u8]) -> Result<(), Refusal<'a>> {
         self.check_inexact_origin(origin)
     }
 
@@ -855,6 +960,15 @@ impl Policy {
         // parser would say so at greater cost, and nothing else can match.
         if self.origins.exact_only() && is_plain_origin(origin) {
             return Err((Reason::OriginNotAllowed, origin));
+        }
+        // Exact origins and subdomain wildcards only, and a plain origin:
+        // its host's suffixes looked up without parsing it.
+        if let Some(allowed) = self.origins.plain_subdomain_match(origin) {
+            return if allowed {
+                Ok(())
+            } else {
+                Err((Reason::OriginNotAllowed, origin))
+            };
         }
         match parse_request_origin(origin) {
             Ok(parsed) if self.origins.matches_inexact(&parsed) => Ok(()),
@@ -1019,6 +1133,57 @@ mod tests {
 
     fn policy(json: &str) -> Policy {
         Policy::from_json(json.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn request_header_names_in_any_case_and_no_near_miss() {
+        // Every name in a few cases, and every one-byte change of each
+        // (each byte replaced by each value) against the plain definition.
+        let plain = |name: &[u8]| {
+            REQUEST_HEADER_NAMES
+                .iter()
+                .position(|n| name.eq_ignore_ascii_case(n.as_bytes()))
+        };
+        let kinds = [
+            RequestHeader::Origin,
+            RequestHeader::RequestMethod,
+            RequestHeader::RequestHeaders,
+        ];
+        for (name, kind) in REQUEST_HEADER_NAMES.iter().zip(kinds) {
+            for variant in [
+                name.to_string(),
+                name.to_ascii_uppercase(),
+                "Origin".to_string(),
+                "Access-Control-Request-Method".to_string(),
+                "Access-Control-Request-Headers".to_string(),
+            ] {
+                let expected = plain(variant.as_bytes()).map(|i| kinds[i]);
+                assert_eq!(
+                    request_header_kind(variant.as_bytes()),
+                    expected,
+                    "{variant}"
+                );
+            }
+            assert_eq!(request_header_kind(name.as_bytes()), Some(kind));
+            let upper = name.to_ascii_uppercase();
+            assert_eq!(request_header_kind_any_case(upper.as_bytes()), Some(kind));
+            let mut bytes = name.as_bytes().to_vec();
+            for i in 0..bytes.len() {
+                let keep = bytes[i];
+                for b in 0..=255u8 {
+                    bytes[i] = b;
+                    let expected = plain(&bytes).map(|k| kinds[k]);
+                    assert_eq!(request_header_kind(&bytes), expected, "{bytes:?}");
+                    let any_case = request_header_kind_any_case(&bytes);
+                    assert_eq!(any_case, expected, "{bytes:?}");
+                }
+                bytes[i] = keep;
+            }
+        }
+        for other in ["", "origins", "host", "access-control-request-methods"] {
+            assert_eq!(request_header_kind(other.as_bytes()), None);
+            assert_eq!(request_header_kind_any_case(other.as_bytes()), None);
+        }
     }
 
     fn request<'a>(method: &'a str, headers: &[(&str, &'a str)]) -> Request<'a> {

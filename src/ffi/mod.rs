@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use crate::config::{PolicyError, RawPolicy};
 use crate::evaluate::{OWNED_HEADER_NAMES, REQUEST_HEADER_NAMES};
-use crate::policy::Policy;
+use crate::policy::{is_plain_origin, Policy};
 
 pub use types::*;
 
@@ -883,12 +883,60 @@ pub extern "C" fn corsgate_evaluate(
                     corsgate_result::CORSGATE_RESULT_NULL_PARAMETER,
                 );
             };
-            // SAFETY: the caller promises every slice in the request is readable.
-            let request = unsafe { request.as_core() };
             #[cfg(feature = "fault-injection")]
-            if let Some(code) = injected_fault(request.method) {
+            // SAFETY: the caller promises every slice in the request is readable.
+            if let Some(code) = injected_fault(unsafe { request.method.as_bytes() }) {
                 return fail(decision_out, code);
             }
+            // The common case first, straight from the view: an actual
+            // request from an exact allowed origin (`Policy::evaluate`'s
+            // own first test) or one a subdomain wildcard allows (as
+            // `Policy::evaluate` finds it for a plain origin), written from
+            // the plan built at load.
+            if request.origin_lines == 1 && request.request_method_lines == 0 {
+                // SAFETY: the caller promises every slice in the request is readable.
+                let origin = unsafe { request.origin.as_bytes() };
+                let origins = &policy.0.origins;
+                let written = if origins.matches_exact(origin) {
+                    // SAFETY: decision_out checked non-NULL and writable.
+                    unsafe {
+                        corsgate_decision::write_actual_allowed(decision_out, origin, &policy.1)
+                    }
+                } else {
+                    // A well-formed origin no pattern allows, as
+                    // `Policy::evaluate` finds it first.
+                    match origins.plain_subdomain_match(origin) {
+                        // SAFETY: as above.
+                        Some(true) => unsafe {
+                            corsgate_decision::write_actual_allowed(decision_out, origin, &policy.1)
+                        },
+                        // SAFETY: as above.
+                        Some(false) => unsafe {
+                            corsgate_decision::write_origin_not_allowed(
+                                decision_out,
+                                origin,
+                                &policy.1,
+                            )
+                        },
+                        None if origins.exact_only() && is_plain_origin(origin) => {
+                            // SAFETY: as above.
+                            unsafe {
+                                corsgate_decision::write_origin_not_allowed(
+                                    decision_out,
+                                    origin,
+                                    &policy.1,
+                                )
+                            }
+                        }
+                        None => false,
+                    }
+                };
+                if written {
+                    return corsgate_result::CORSGATE_RESULT_OK;
+                }
+            }
+            // SAFETY: the caller promises every slice in the request is readable.
+            let request = unsafe { request.as_core() };
             let decision = policy.0.evaluate(&request);
             // SAFETY: decision_out checked non-NULL and writable.
             match unsafe {
@@ -1144,6 +1192,103 @@ mod tests {
         }
         for b in [parent, child, other] {
             corsgate_builder_free(b);
+        }
+    }
+
+    /// Every public field, header and the detail of a decision.
+    fn summary(d: &corsgate_decision) -> String {
+        let mut out = format!(
+            "{:?} {:?} {:?} {:?} {} {} {} {}",
+            d.verdict,
+            d.kind,
+            d.reason,
+            d.action,
+            d.status,
+            d.strip_upstream,
+            d.report_only,
+            d.headers_len
+        );
+        let text = |s: corsgate_slice| {
+            // SAFETY: slices from the decision's accessors.
+            String::from_utf8_lossy(unsafe { s.as_bytes() }).into_owned()
+        };
+        let mut i = 0;
+        let mut h = std::mem::MaybeUninit::<corsgate_header>::uninit();
+        while corsgate_decision_header(d, i, h.as_mut_ptr()) == corsgate_result::CORSGATE_RESULT_OK
+        {
+            // SAFETY: written whole on OK.
+            let h = unsafe { h.assume_init_ref() };
+            out += &format!(" | {}: {} {:?}", text(h.name), text(h.value), h.op);
+            i += 1;
+        }
+        out + &format!(" | detail {}", text(corsgate_decision_detail(d)))
+    }
+
+    #[test]
+    fn the_allowed_actual_path_writes_what_the_general_path_writes() {
+        let policies = [
+            r#"{"allow_origins": ["https://a.com"]}"#,
+            r#"{"allow_origins": ["https://a.com", "https://b.com", "https://*.c.com"]}"#,
+            r#"{"allow_origins": ["https://a.com"], "allow_credentials": true,
+                "expose_headers": ["x-a", "x-b"], "max_age": 60}"#,
+            r#"{"allow_origins": ["https://a.com"], "mode": "report"}"#,
+            r#"{"allow_origins": ["https://a.com"], "on_actual_deny": "reject", "debug": true}"#,
+            r#"{"allow_origins": ["https://a.com", "https://*.c.com"], "debug": true,
+                "expose_headers": ["x-a"], "allow_credentials": true}"#,
+            r#"{"allow_origins": ["https://*.c.com"], "on_actual_deny": "reject",
+                "mode": "report"}"#,
+            r#"{"allow_origins": ["https://a.com", "*"], "allow_methods": ["*"]}"#,
+            r#"{"allow_origins": ["https://x0.com", "https://x1.com", "https://x2.com",
+                "https://x3.com", "https://a.com", "regex:https://r[0-9]\\.com"],
+                "allow_headers": ["*"], "debug": true}"#,
+        ];
+        for json in policies {
+            let policy = Policy::from_json(json.as_bytes()).unwrap();
+            let c_policy = corsgate_policy::into_raw(Policy::from_json(json.as_bytes()).unwrap());
+            for origin in [
+                "https://a.com",
+                "https://b.com",
+                "https://x.c.com",
+                "https://y.x.c.com",
+                "http://x.c.com",
+                "https://c.com",
+                "https://e.com",
+                "https://1.2.3.4",
+                "https://E.com",
+                "null",
+                "https://a.com, https://b.com",
+                "https://a.com:8443",
+            ] {
+                let mut request = corsgate_request::empty();
+                // SAFETY: a request view on the stack; static bytes.
+                unsafe {
+                    corsgate_request::init(&mut request, b"GET".as_ptr(), 3);
+                    corsgate_request::add_header(
+                        &mut request,
+                        b"Origin",
+                        corsgate_slice {
+                            ptr: origin.as_ptr(),
+                            len: origin.len(),
+                        },
+                    );
+                }
+                let mut fast = std::mem::MaybeUninit::<corsgate_decision>::uninit();
+                let code = corsgate_evaluate(c_policy, &request, fast.as_mut_ptr());
+                assert_eq!(code, corsgate_result::CORSGATE_RESULT_OK);
+                // SAFETY: written whole by corsgate_evaluate.
+                let fast = unsafe { fast.assume_init() };
+                let mut general = std::mem::MaybeUninit::<corsgate_decision>::uninit();
+                // SAFETY: slices of static strings; a decision on the stack.
+                let general = unsafe {
+                    let core = request.as_core();
+                    let d = policy.evaluate(&core);
+                    corsgate_decision::write(general.as_mut_ptr(), &core, &d, Some(&(*c_policy).1))
+                        .unwrap();
+                    general.assume_init()
+                };
+                assert_eq!(summary(&fast), summary(&general), "{json} {origin}");
+            }
+            corsgate_policy_release(c_policy);
         }
     }
 

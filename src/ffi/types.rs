@@ -200,7 +200,7 @@ impl corsgate_slice {
 
     /// # Safety
     /// `ptr` NULL or readable for `len` bytes for `'a`.
-    unsafe fn as_bytes<'a>(&self) -> &'a [u8] {
+    pub(crate) unsafe fn as_bytes<'a>(&self) -> &'a [u8] {
         if self.ptr.is_null() {
             return &[];
         }
@@ -301,7 +301,7 @@ impl corsgate_request {
         // SAFETY: per the caller; the places are fields of `*this`, and
         // the slot index is checked against the array length.
         unsafe {
-            let (slots, cap, lines) = match evaluate::request_header_kind(name) {
+            let (slots, cap, lines) = match evaluate::request_header_kind_any_case(name) {
                 None => return false,
                 Some(RequestHeader::Origin) => (
                     addr_of_mut!((*this).origin),
@@ -470,10 +470,14 @@ struct EntryPlan {
     /// The plan echoes header lines (one header per line): written header
     /// by header instead.
     per_header: bool,
+    /// The plan's action and status.
+    action: corsgate_action,
+    status: u32,
 }
 
-/// A policy's plans as decision entries, one per [`Plan`].
-pub(crate) struct EntryPlans([EntryPlan; Plan::ALL.len()]);
+/// A policy's plans as decision entries, one per [`Plan`], and whether
+/// the policy only reports.
+pub(crate) struct EntryPlans([EntryPlan; Plan::ALL.len()], bool);
 
 // SAFETY: the entries' pointers are to static strings or to the policy's
 // planned values, which are immutable and live as long as the
@@ -486,7 +490,7 @@ impl EntryPlans {
     /// The entries of `policy`'s plans; the policy must outlive them
     /// (`corsgate_policy` holds both).
     pub(crate) fn new(policy: &Policy) -> EntryPlans {
-        EntryPlans(Plan::ALL.map(|plan| {
+        let plans = Plan::ALL.map(|plan| {
             let planned = policy.plans.headers(plan);
             let empty = Entry {
                 name: std::ptr::null(),
@@ -500,6 +504,8 @@ impl EntryPlans {
                 patches: [(0, Source::Fixed); PLANNED_MAX],
                 patches_len: 0,
                 per_header: planned.len() > PLANNED_MAX,
+                action: policy.plans.action(plan).0.into(),
+                status: u32::from(policy.plans.action(plan).1),
             };
             for (i, p) in planned.iter().enumerate().take(PLANNED_MAX) {
                 let value = match p.source {
@@ -531,7 +537,8 @@ impl EntryPlans {
                 }
             }
             t
-        }))
+        });
+        EntryPlans(plans, policy.is_report_only())
     }
 }
 
@@ -540,7 +547,7 @@ impl EntryPlans {
 ///
 /// # Safety
 /// `dst` valid for writes of `v.len()` bytes, not overlapping `v`.
-#[inline]
+#[inline(always)]
 unsafe fn copy_short(v: &[u8], dst: *mut u8) {
     let n = v.len();
     let src = v.as_ptr();
@@ -726,6 +733,135 @@ impl corsgate_decision {
             addr_of_mut!((*out).headers_len).write(n);
         }
         Ok(())
+    }
+
+    /// Writes the decision of an actual request from an allowed origin
+    /// (`origin`, its only `Origin` line, no
+    /// `Access-Control-Request-Method`): what [`corsgate_decision::write`]
+    /// writes for that decision, without building it first. Returns false,
+    /// having written nothing, when the plan needs the general path.
+    ///
+    /// # Safety
+    /// As for [`corsgate_decision::write`].
+    #[inline]
+    pub(crate) unsafe fn write_actual_allowed(
+        out: *mut corsgate_decision,
+        origin: &[u8],
+        plans: &EntryPlans,
+    ) -> bool {
+        // SAFETY: per the caller.
+        unsafe { Self::write_actual(out, origin, plans, Plan::ActualAllowed) }
+    }
+
+    /// Writes the denial of an actual request whose well-formed `origin`
+    /// (its only `Origin` line, no `Access-Control-Request-Method`) no
+    /// pattern allows: reason `origin-not-allowed`, the origin as detail.
+    /// As [`corsgate_decision::write_actual_allowed`] otherwise.
+    ///
+    /// # Safety
+    /// As for [`corsgate_decision::write`].
+    #[inline]
+    pub(crate) unsafe fn write_origin_not_allowed(
+        out: *mut corsgate_decision,
+        origin: &[u8],
+        plans: &EntryPlans,
+    ) -> bool {
+        // SAFETY: per the caller.
+        unsafe { Self::write_actual(out, origin, plans, Plan::ActualDenied) }
+    }
+
+    /// [`corsgate_decision::write_actual_allowed`] (`ActualAllowed`) or
+    /// [`corsgate_decision::write_origin_not_allowed`] (`ActualDenied`).
+    ///
+    /// # Safety
+    /// As for [`corsgate_decision::write`].
+    #[inline(always)]
+    unsafe fn write_actual(
+        out: *mut corsgate_decision,
+        origin: &[u8],
+        plans: &EntryPlans,
+        plan: Plan,
+    ) -> bool {
+        use std::ptr::addr_of_mut;
+        let Some(t) = plans.0.get(plan as usize) else {
+            return false;
+        };
+        let allowed = plan == Plan::ActualAllowed;
+        let reason = if allowed {
+            Reason::Allowed
+        } else {
+            Reason::OriginNotAllowed
+        };
+        // At most one value from elsewhere: the origin (allowed) or the
+        // reason's text (the debug header of a denial).
+        let patch = match t.patches.get(..t.patches_len).unwrap_or_default() {
+            [] => None,
+            [(i, Source::Origin)] if allowed => Some((usize::from(*i), None)),
+            [(i, Source::Reason)] if !allowed => {
+                let text = reason.as_str().as_bytes();
+                let value = Ref {
+                    ptr: text.as_ptr(),
+                    off: 0,
+                    len: text.len() as u32,
+                };
+                Some((usize::from(*i), Some(value)))
+            }
+            _ => return false,
+        };
+        if t.per_header || origin.len() > DECISION_BYTES {
+            return false;
+        }
+        let report = plans.1;
+        // SAFETY: `out` is valid for writes; only field places are written
+        // whole; `origin.len()` fits the byte area (checked above).
+        unsafe {
+            let int = addr_of_mut!((*out).internal).cast::<Internal>();
+            let entries = addr_of_mut!((*int).headers).cast::<Entry>();
+            // Fixed sizes, so no call to `memcpy`.
+            if let (true, Some(two)) = (t.len <= 2, t.entries.first_chunk::<2>()) {
+                entries.cast::<[Entry; 2]>().write(*two);
+            } else if let (true, Some(four)) = (t.len <= 4, t.entries.first_chunk::<4>()) {
+                entries.cast::<[Entry; 4]>().write(*four);
+            } else {
+                entries.cast::<[Entry; PLANNED_MAX]>().write(t.entries);
+            }
+            // The origin's bytes: the allowed origin's value, or the
+            // denial's detail (which also comes first in the byte area).
+            let kept = if origin.is_empty() {
+                Ref::EMPTY
+            } else {
+                copy_short(origin, addr_of_mut!((*int).bytes).cast::<u8>());
+                Ref {
+                    ptr: std::ptr::null(),
+                    off: 0,
+                    len: origin.len() as u32,
+                }
+            };
+            if let Some((i, value)) = patch {
+                addr_of_mut!((*entries.add(i)).value).write(value.unwrap_or(kept));
+            }
+            let (detail, used) = match (allowed, patch) {
+                (true, Some(_)) => (Ref::EMPTY, origin.len()),
+                (true, None) => (Ref::EMPTY, 0),
+                (false, _) => (kept, origin.len()),
+            };
+            addr_of_mut!((*int).detail).write(detail);
+            addr_of_mut!((*int).headers_len).write(t.len as u32);
+            addr_of_mut!((*int).used).write(used as u32);
+            addr_of_mut!((*out).verdict).write(if allowed {
+                corsgate_verdict::CORSGATE_VERDICT_ALLOWED
+            } else {
+                corsgate_verdict::CORSGATE_VERDICT_DENIED
+            });
+            addr_of_mut!((*out).kind).write(corsgate_kind::CORSGATE_KIND_ACTUAL);
+            addr_of_mut!((*out).reason).write(reason.into());
+            addr_of_mut!((*out).action).write(t.action);
+            addr_of_mut!((*out).status).write(t.status);
+            addr_of_mut!((*out).strip_upstream).write(!report);
+            addr_of_mut!((*out).report_only).write(report);
+            addr_of_mut!((*out).headers_len).write(t.len);
+        }
+        true
     }
 
     /// The safe denial every failure writes: denied, internal error,

@@ -47,6 +47,19 @@ pub struct OriginMatcher {
     regex: Option<dense::DFA<Vec<u32>>>,
     /// No pattern but exact origins.
     exact_only: bool,
+    /// When the only patterns besides exact origins are subdomain
+    /// wildcards: the suffixes whose wildcards admit `http` (0) and
+    /// `https` (1) on the default port, for plain origins
+    /// ([`OriginMatcher::plain_subdomain_match`]).
+    plain_suffixes: Option<Box<[Suffixes; 2]>>,
+}
+
+/// The suffixes of subdomain wildcards admitting one scheme: compared one
+/// by one with the end of the host when there are few, else hashed.
+#[derive(Debug)]
+enum Suffixes {
+    Few(Box<[Box<[u8]>]>),
+    Hashed(ExactSet),
 }
 
 impl OriginMatcher {
@@ -61,6 +74,7 @@ impl OriginMatcher {
             max_suffix_labels: 0,
             regex: None,
             exact_only: false,
+            plain_suffixes: None,
         };
         let mut exact: HashSet<Box<[u8]>, RandomState> = HashSet::default();
         let mut regexes = Vec::new();
@@ -92,6 +106,33 @@ impl OriginMatcher {
             && m.subdomains.is_empty()
             && m.max_suffix_labels == 0
             && m.regex.is_none();
+        // Every suffix a plain domain (with a letter or `-`: not an IPv4
+        // address), as the suffix-first lookup needs.
+        let plain_suffixes = m
+            .subdomains
+            .keys()
+            .all(|s| is_plain_host(s) && s.iter().any(|b| !b.is_ascii_digit() && *b != b'.'));
+        if !m.any
+            && m.any_port.is_empty()
+            && m.regex.is_none()
+            && !m.subdomains.is_empty()
+            && plain_suffixes
+        {
+            let admitting = |scheme: &[u8]| {
+                let suffixes = m.subdomains.iter().filter(|(_, rules)| {
+                    rules
+                        .iter()
+                        .any(|(s, port)| **s == *scheme && port.accepts(None))
+                });
+                let suffixes: Vec<Box<[u8]>> = suffixes.map(|(s, _)| s.clone()).collect();
+                if suffixes.len() <= FEW_EXACT {
+                    Suffixes::Few(suffixes.into_boxed_slice())
+                } else {
+                    Suffixes::Hashed(ExactSet::new(suffixes))
+                }
+            };
+            m.plain_suffixes = Some(Box::new([admitting(b"http"), admitting(b"https")]));
+        }
         m.exact = if exact.len() <= FEW_EXACT {
             ExactOrigins::Few(exact.into_iter().collect())
         } else {
@@ -120,6 +161,79 @@ impl OriginMatcher {
     #[inline]
     pub fn exact_only(&self) -> bool {
         self.exact_only
+    }
+
+    /// For a policy whose only patterns besides exact origins are
+    /// subdomain wildcards, and an origin of the plain shape
+    /// ([`is_plain_origin`]) whose host is a domain: whether a wildcard
+    /// allows it, found without parsing it (the suffixes of its host looked
+    /// up in the tables of its scheme). None otherwise: ask
+    /// [`OriginMatcher::matches_inexact`] with the parsed origin.
+    #[inline]
+    pub fn plain_subdomain_match(&self, raw: &[u8]) -> Option<bool> {
+        let tables = self.plain_suffixes.as_deref()?;
+        // An allowed origin, as often as not: the host ends with `.` and a
+        // suffix of the policy (a plain domain, checked at load), so only
+        // the labels before it are left to check.
+        let (https, host) = plain_scheme(raw)?;
+        if let Some(Suffixes::Few(few)) = tables.get(usize::from(https)) {
+            let found = few.iter().any(|s| {
+                let Some(labels) = host.len().checked_sub(s.len() + 1) else {
+                    return false;
+                };
+                host.get(labels) == Some(&b'.')
+                    && super::names::eq_bytes(host.get(labels + 1..).unwrap_or_default(), s)
+                    && host
+                        .get(..labels)
+                        .is_some_and(|p| p.last() != Some(&b'.') && is_plain_host(p))
+            });
+            if found {
+                return Some(true);
+            }
+        }
+        if !is_plain_host(host) {
+            return None;
+        }
+        // Not a domain: digits and dots only (an IPv4 address).
+        if host
+            .last()
+            .is_some_and(|b| b.is_ascii_digit() || *b == b'.')
+            && host.iter().all(|b| b.is_ascii_digit() || *b == b'.')
+        {
+            return None;
+        }
+        let table = match tables.get(usize::from(https))? {
+            // A host ending with `.` and a suffix: the suffix is found by
+            // `matches_subdomain` too, at most as many dots from the right
+            // as it has labels.
+            Suffixes::Few(few) => {
+                return Some(few.iter().any(|s| {
+                    host.len() > s.len()
+                        && host.get(host.len() - s.len() - 1) == Some(&b'.')
+                        && super::names::eq_bytes(
+                            host.get(host.len() - s.len()..).unwrap_or_default(),
+                            s,
+                        )
+                }));
+            }
+            Suffixes::Hashed(set) => set,
+        };
+        // As `matches_subdomain`: the suffixes after the 1st, 2nd … dot
+        // from the right, up to the most labels a policy suffix has.
+        let mut labels = 0;
+        for (i, &b) in host.iter().enumerate().rev() {
+            if b != b'.' {
+                continue;
+            }
+            labels += 1;
+            if labels > self.max_suffix_labels {
+                break;
+            }
+            if table.contains(host.get(i + 1..).unwrap_or_default()) {
+                return Some(true);
+            }
+        }
+        Some(false)
     }
 
     /// True when the parsed request origin matches a pattern.
@@ -312,79 +426,115 @@ pub fn build_regex(patterns: &[String]) -> Result<dense::DFA<Vec<u32>>, String> 
 /// the parser.
 #[inline]
 pub fn is_plain_origin(raw: &[u8]) -> bool {
+    plain_origin(raw).is_some()
+}
+
+/// For an origin [`is_plain_origin`] accepts: whether its scheme is
+/// `https` (else `http`), and its host.
+#[inline]
+fn plain_origin(raw: &[u8]) -> Option<(bool, &[u8])> {
+    let (https, host) = plain_scheme(raw)?;
+    is_plain_host(host).then_some((https, host))
+}
+
+/// For `raw` no longer than an origin may be and starting with
+/// `https://` or `http://`: whether it is `https`, and what follows.
+#[inline]
+fn plain_scheme(raw: &[u8]) -> Option<(bool, &[u8])> {
     if raw.len() > crate::origin::MAX_ORIGIN_LEN {
-        return false;
+        return None;
     }
     // The scheme and `://` as one word: `https://`, or `http://` and the
     // host's first byte.
-    let Some(head) = raw.first_chunk::<8>().map(|w| u64::from_le_bytes(*w)) else {
-        return false;
-    };
-    let host = if head == u64::from_le_bytes(*b"https://") {
-        raw.get(8..).unwrap_or_default()
+    let head = raw.first_chunk::<8>().map(|w| u64::from_le_bytes(*w))?;
+    let (https, host) = if head == u64::from_le_bytes(*b"https://") {
+        (true, raw.get(8..).unwrap_or_default())
     } else if head & 0x00ff_ffff_ffff_ffff == u64::from_le_bytes(*b"http://\0") {
-        raw.get(7..).unwrap_or_default()
+        (false, raw.get(7..).unwrap_or_default())
     } else {
-        return false;
+        return None;
     };
-    if host.len() < 8 {
-        let mut prev_dot = true; // no leading dot
-        for &b in host {
-            let dot = b == b'.';
-            if (dot && prev_dot)
-                || !(dot || b == b'-' || b.is_ascii_lowercase() || b.is_ascii_digit())
-            {
-                return false;
+    Some((https, host))
+}
+
+/// `host` is `[a-z0-9-]` labels separated by single dots, a trailing dot
+/// allowed, not empty (the host of a plain origin).
+#[inline]
+fn is_plain_host(host: &[u8]) -> bool {
+    let n = host.len();
+    if n < 8 {
+        // One word: the bytes, then `a` (allowed, not a dot) in the rest.
+        let w = match n {
+            0 => return false,
+            1..=3 => host.iter().rev().fold(0u64, |w, &b| w << 8 | u64::from(b)),
+            _ => {
+                let four = |at: usize| {
+                    host.get(at..)
+                        .and_then(|r| r.first_chunk::<4>())
+                        .map_or(0, |w| u64::from(u32::from_le_bytes(*w)))
+                };
+                // Two overlapping reads: a byte read twice is OR-ed with itself.
+                four(0) | four(n - 4) << (8 * (n - 4))
             }
-            prev_dot = dot;
-        }
-        return !host.is_empty();
+        };
+        let w = w | 0x6161_6161_6161_6161u64 << (8 * n);
+        let (bad, dots) = host_bytes(w);
+        // No leading dot, no two dots side by side.
+        return bad | (dots & 0x80) | (dots & (dots >> 8)) == 0;
     }
     if host.first() == Some(&b'.') {
         return false;
     }
-    // 8 bytes at a time, the last word overlapping the one before.
+    // 8 bytes at a time, the last word overlapping the one before; every
+    // word's flags gathered, one test at the end.
+    let n = host.len();
+    let (mut bad, mut pairs, mut prev_dots) = (0u64, 0u64, 0u64);
     let mut at = 0;
-    let mut prev_dots = 0u64;
-    loop {
-        let last = at + 8 >= host.len();
-        let from = if last { host.len() - 8 } else { at };
-        let Some(w) = host.get(from..from + 8) else {
-            return false;
-        };
-        let (bad, dots) = host_bytes(w);
-        // Two dots side by side: in the word, or across the boundary
-        // with the word before (unless the last word overlaps it).
-        if bad != 0
-            || dots & (dots >> 8) != 0
-            || (from == at && prev_dots >> 63 & dots >> 7 & 1 != 0)
-        {
-            return false;
-        }
-        if last {
-            return true;
-        }
+    while at + 8 < n {
+        let (b, dots) = host_bytes(read_word(host, at));
+        // Two dots side by side: in the word, or across the boundary with
+        // the word before (its last byte, this one's first).
+        bad |= b;
+        pairs |= dots & (dots >> 8) | (prev_dots >> 56 & dots);
         prev_dots = dots;
         at += 8;
     }
+    // The last word ends the host: it overlaps the word before unless it
+    // starts where that one ended (then the boundary is checked as above).
+    let (b, dots) = host_bytes(read_word(host, n - 8));
+    bad |= b;
+    pairs |= dots & (dots >> 8);
+    if at == n - 8 {
+        pairs |= prev_dots >> 56 & dots;
+    }
+    bad | pairs == 0
+}
+
+/// The 8 bytes of `b` at `at` as a little-endian word (0 past the end).
+#[inline(always)]
+fn read_word(b: &[u8], at: usize) -> u64 {
+    b.get(at..)
+        .and_then(|r| r.first_chunk::<8>())
+        .map_or(0, |w| u64::from_le_bytes(*w))
 }
 
 /// For the 8 bytes of `w`: the high bit of each byte that is not one of
 /// `[a-z0-9.-]`, and of each byte that is a dot.
-#[inline]
-fn host_bytes(w: &[u8]) -> (u64, u64) {
+#[inline(always)]
+fn host_bytes(x: u64) -> (u64, u64) {
     const L: u64 = 0x0101_0101_0101_0101;
     const H: u64 = 0x8080_8080_8080_8080;
-    let mut b = [0u8; 8];
-    b.copy_from_slice(w);
-    let x = u64::from_le_bytes(b);
-    // As in `crate::tokens`: for bytes below 0x80 (the others are flagged
-    // by `x & H`), no borrow crosses a byte.
-    let in_range = |lo: u64, hi: u64| ((x | H) - lo * L) & (((hi | 0x80) * L) - (x & !H)) & H;
-    // `[-./0-9]` and `[a-z]`, then without `/`.
-    let dots = in_range(0x2e, 0x2e) & !x;
-    let slashes = in_range(0x2f, 0x2f);
-    let ok = (in_range(0x61, 0x7a) | in_range(0x2d, 0x39)) & !slashes & !x;
+    // The low 7 bits of each byte (bytes from 0x80 are refused by `!x`
+    // below); adding `0x80 - c` to one sets its high bit exactly when it
+    // is `c` or more, and never carries into the next byte.
+    let t = x & !H;
+    let at_least = |c: u64| t + (0x80 - c) * L;
+    // Adding 0x7f to `t ^ c` sets the high bit unless the byte is `c`.
+    let is = |c: u64| !((t ^ (c * L)) + 0x7f * L);
+    let lower = at_least(0x61) & !at_least(0x7b);
+    let digits = at_least(0x30) & !at_least(0x3a);
+    let dots = is(0x2e) & !x & H;
+    let ok = (lower | digits | is(0x2d)) & !x & H | dots;
     (!ok & H, dots)
 }
 
@@ -491,6 +641,147 @@ mod tests {
     }
 
     #[test]
+    fn plain_subdomain_match_agrees_with_the_parsed_match() {
+        let policies: [&[&str]; 5] = [
+            &["https://*.example.com"],
+            &[
+                "https://a.com",
+                "https://*.example.com",
+                "http://*.b.example.com",
+            ],
+            &[
+                "https://*.a.b.c",
+                "http://*.c:8080",
+                "https://*.example.com.",
+            ],
+            &[
+                "https://a.com",
+                "https://*.example.com",
+                "https://any.com:*",
+            ],
+            &[
+                "https://*.example.com",
+                "https://*.b.example.com",
+                "https://*.c",
+                "https://*.x.c",
+                "https://*.example.com.",
+                "http://*.a.b.c",
+                "https://*.a.b.c",
+            ],
+        ];
+        let hosts = [
+            "example.com",
+            "a.example.com",
+            "x.y.example.com",
+            "aexample.com",
+            "a.b.example.com",
+            "example.com.",
+            "a.example.com.",
+            "a.b.c",
+            "x.a.b.c",
+            "x.c",
+            "a.com.",
+            "x.com.",
+            "1.2",
+            "3.1.2",
+            "x.1.2",
+            "1.2.3.4",
+            "com",
+            "a-b.example.com",
+            "localhost",
+            "A.example.com",
+            "a..example.com",
+            ".example.com",
+            "a_b.example.com",
+            "-a.example.com",
+            "abcdefghijkl.example.com",
+            "ab.cd.example.com",
+            "abcdefgh..ijk.example.com",
+            "a.example.com:8080",
+            "x.a.b.c:8080",
+            "x.c:8080",
+        ];
+        for patterns in policies {
+            let m = matcher(patterns);
+            for scheme in ["https://", "http://"] {
+                for host in hosts {
+                    let raw = format!("{scheme}{host}");
+                    let Some(fast) = m.plain_subdomain_match(raw.as_bytes()) else {
+                        continue;
+                    };
+                    let parsed = parse_request_origin(raw.as_bytes()).unwrap();
+                    assert_eq!(fast, m.matches_inexact(&parsed), "{patterns:?} {raw}");
+                }
+            }
+        }
+        // Only policies of exact origins and subdomain wildcards answer.
+        let m = matcher(&["https://*.example.com", "regex:https://x\\.com"]);
+        assert_eq!(m.plain_subdomain_match(b"https://a.example.com"), None);
+        let m = matcher(&["https://*.example.com"]);
+        assert_eq!(
+            m.plain_subdomain_match(b"https://a.example.com"),
+            Some(true)
+        );
+        assert_eq!(
+            m.plain_subdomain_match(b"https://a.example.org"),
+            Some(false)
+        );
+        assert_eq!(m.plain_subdomain_match(b"https://A.example.com"), None);
+        assert_eq!(m.plain_subdomain_match(b"https://1.2.3.4"), None);
+    }
+
+    #[test]
+    fn host_bytes_classifies_every_byte_at_every_place() {
+        for b in 0..=255u8 {
+            let allowed = b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.';
+            for at in 0..8 {
+                // The other bytes allowed, one of them a dot, the other `a`.
+                let mut w = [b'a'; 8];
+                w[(at + 3) % 8] = b'.';
+                w[at] = b;
+                let (bad, dots) = host_bytes(u64::from_le_bytes(w));
+                let bit = 0x80u64 << (8 * at);
+                assert_eq!(bad & bit != 0, !allowed, "{b:#x} at {at}");
+                assert_eq!(dots & bit != 0, b == b'.', "{b:#x} at {at}");
+                assert_eq!(bad & !bit, 0, "{b:#x} at {at}");
+                assert_eq!(
+                    dots & !bit,
+                    0x80u64 << (8 * ((at + 3) % 8)),
+                    "{b:#x} at {at}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn plain_hosts_as_defined() {
+        // Every host of up to 9 bytes from a small alphabet, against the
+        // definition: not empty, `[a-z0-9.-]`, no leading dot, no `..`.
+        let alphabet = b"a.-0_";
+        for len in 0..=9u32 {
+            for mut code in 0..(alphabet.len() as u32).pow(len) {
+                let mut host = Vec::new();
+                for _ in 0..len {
+                    host.push(alphabet[(code % alphabet.len() as u32) as usize]);
+                    code /= alphabet.len() as u32;
+                }
+                let expected = !host.is_empty()
+                    && host.first() != Some(&b'.')
+                    && !host.windows(2).any(|w| w == b"..")
+                    && host.iter().all(|&b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'
+                    });
+                assert_eq!(
+                    is_plain_host(&host),
+                    expected,
+                    "{:?}",
+                    String::from_utf8_lossy(&host)
+                );
+            }
+        }
+    }
+
+    #[test]
     fn plain_origins_are_origins() {
         let yes = [
             "https://a.example.com",
@@ -500,6 +791,8 @@ mod tests {
             "https://example.com.",
             "https://x-1.example-2.com",
             "https://abcdefgh.ijklmnop",
+            "https://abcdefg.hijklmno.qrstuvwx",
+            "https://abcdefghijklmno.rstuvwx.",
         ];
         for o in yes {
             assert!(is_plain_origin(o.as_bytes()), "{o}");
@@ -511,6 +804,10 @@ mod tests {
             "https://abcdefg..hijklmn",
             "https://abcdefgh.ijklmno..",
             "https://abcdefg..",
+            "https://abcdefg..ijklmno",
+            "https://abcdefghijklmno..rstuvwx",
+            "https://abcdefghijklmno.rstuvwx..",
+            "https://abcdefghijklmnopqrstuvwx.A",
             "https://A.com",
             "https://a.com:443",
             "https://a_b.com",
