@@ -1224,25 +1224,75 @@ mod tests {
         out + &format!(" | detail {}", text(corsgate_decision_detail(d)))
     }
 
+    /// Policies that take `corsgate_evaluate`'s direct path for actual
+    /// requests (exact origins and subdomain wildcards), and some that do not.
+    const DIRECT_PATH_POLICIES: [&str; 9] = [
+        r#"{"allow_origins": ["https://a.com"]}"#,
+        r#"{"allow_origins": ["https://a.com", "https://b.com", "https://*.c.com"]}"#,
+        r#"{"allow_origins": ["https://a.com"], "allow_credentials": true,
+            "expose_headers": ["x-a", "x-b"], "max_age": 60}"#,
+        r#"{"allow_origins": ["https://a.com"], "mode": "report"}"#,
+        r#"{"allow_origins": ["https://a.com"], "on_actual_deny": "reject", "debug": true}"#,
+        r#"{"allow_origins": ["https://a.com", "https://*.c.com"], "debug": true,
+            "expose_headers": ["x-a"], "allow_credentials": true}"#,
+        r#"{"allow_origins": ["https://*.c.com"], "on_actual_deny": "reject",
+            "mode": "report"}"#,
+        r#"{"allow_origins": ["https://a.com", "*"], "allow_methods": ["*"]}"#,
+        r#"{"allow_origins": ["https://x0.com", "https://x1.com", "https://x2.com",
+            "https://x3.com", "https://a.com", "regex:https://r[0-9]\\.com",
+            "http://*.c.com", "https://*.a.b.c.com", "http://*.x.org:8080"],
+            "allow_headers": ["*"], "debug": true}"#,
+    ];
+
+    /// Asserts that `corsgate_evaluate` (which decides an actual request
+    /// straight from the view when it can) writes the same decision as the
+    /// core's evaluation written by the general `corsgate_decision::write`.
+    fn assert_direct_is_general(
+        json: &str,
+        policy: &Policy,
+        c_policy: *mut corsgate_policy,
+        method: &str,
+        lines: &[(&[u8], &str)],
+    ) {
+        let mut request = corsgate_request::empty();
+        // SAFETY: a request view on the stack over bytes that outlive it.
+        unsafe {
+            corsgate_request::init(&mut request, method.as_ptr(), method.len());
+            for (name, value) in lines {
+                corsgate_request::add_header(
+                    &mut request,
+                    name,
+                    corsgate_slice {
+                        ptr: value.as_ptr(),
+                        len: value.len(),
+                    },
+                );
+            }
+        }
+        let mut fast = std::mem::MaybeUninit::<corsgate_decision>::uninit();
+        let code = corsgate_evaluate(c_policy, &request, fast.as_mut_ptr());
+        assert_eq!(code, corsgate_result::CORSGATE_RESULT_OK);
+        // SAFETY: written whole by corsgate_evaluate.
+        let fast = unsafe { fast.assume_init() };
+        let mut general = std::mem::MaybeUninit::<corsgate_decision>::uninit();
+        // SAFETY: the view's bytes outlive both decisions; a decision on the stack.
+        let general = unsafe {
+            let core = request.as_core();
+            let d = policy.evaluate(&core);
+            corsgate_decision::write(general.as_mut_ptr(), &core, &d, Some(&(*c_policy).1))
+                .unwrap();
+            general.assume_init()
+        };
+        assert_eq!(
+            summary(&fast),
+            summary(&general),
+            "{json} {method} {lines:?}"
+        );
+    }
+
     #[test]
     fn the_allowed_actual_path_writes_what_the_general_path_writes() {
-        let policies = [
-            r#"{"allow_origins": ["https://a.com"]}"#,
-            r#"{"allow_origins": ["https://a.com", "https://b.com", "https://*.c.com"]}"#,
-            r#"{"allow_origins": ["https://a.com"], "allow_credentials": true,
-                "expose_headers": ["x-a", "x-b"], "max_age": 60}"#,
-            r#"{"allow_origins": ["https://a.com"], "mode": "report"}"#,
-            r#"{"allow_origins": ["https://a.com"], "on_actual_deny": "reject", "debug": true}"#,
-            r#"{"allow_origins": ["https://a.com", "https://*.c.com"], "debug": true,
-                "expose_headers": ["x-a"], "allow_credentials": true}"#,
-            r#"{"allow_origins": ["https://*.c.com"], "on_actual_deny": "reject",
-                "mode": "report"}"#,
-            r#"{"allow_origins": ["https://a.com", "*"], "allow_methods": ["*"]}"#,
-            r#"{"allow_origins": ["https://x0.com", "https://x1.com", "https://x2.com",
-                "https://x3.com", "https://a.com", "regex:https://r[0-9]\\.com"],
-                "allow_headers": ["*"], "debug": true}"#,
-        ];
-        for json in policies {
+        for json in DIRECT_PATH_POLICIES {
             let policy = Policy::from_json(json.as_bytes()).unwrap();
             let c_policy = corsgate_policy::into_raw(Policy::from_json(json.as_bytes()).unwrap());
             for origin in [
@@ -1259,35 +1309,63 @@ mod tests {
                 "https://a.com, https://b.com",
                 "https://a.com:8443",
             ] {
-                let mut request = corsgate_request::empty();
-                // SAFETY: a request view on the stack; static bytes.
-                unsafe {
-                    corsgate_request::init(&mut request, b"GET".as_ptr(), 3);
-                    corsgate_request::add_header(
-                        &mut request,
-                        b"Origin",
-                        corsgate_slice {
-                            ptr: origin.as_ptr(),
-                            len: origin.len(),
-                        },
-                    );
-                }
-                let mut fast = std::mem::MaybeUninit::<corsgate_decision>::uninit();
-                let code = corsgate_evaluate(c_policy, &request, fast.as_mut_ptr());
-                assert_eq!(code, corsgate_result::CORSGATE_RESULT_OK);
-                // SAFETY: written whole by corsgate_evaluate.
-                let fast = unsafe { fast.assume_init() };
-                let mut general = std::mem::MaybeUninit::<corsgate_decision>::uninit();
-                // SAFETY: slices of static strings; a decision on the stack.
-                let general = unsafe {
-                    let core = request.as_core();
-                    let d = policy.evaluate(&core);
-                    corsgate_decision::write(general.as_mut_ptr(), &core, &d, Some(&(*c_policy).1))
-                        .unwrap();
-                    general.assume_init()
-                };
-                assert_eq!(summary(&fast), summary(&general), "{json} {origin}");
+                assert_direct_is_general(json, &policy, c_policy, "GET", &[(b"Origin", origin)]);
             }
+            corsgate_policy_release(c_policy);
+        }
+    }
+
+    /// Origins near the direct path's shapes: schemes, labels and ports that
+    /// it must tell apart, in any case, with stray bytes.
+    fn near_origin() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let scheme = prop::sample::select(vec![
+            "https://", "http://", "HTTPS://", "Https://", "ftp://", "https:/", "", "null",
+        ]);
+        let label = prop::sample::select(vec![
+            "a", "b", "c", "x", "r1", "x0", "xn--a", "-a", "a-", "A", "1", "0x1", "", "_", "ö",
+            "%41", "a b",
+        ]);
+        let labels = prop::collection::vec(label, 0..5).prop_map(|l| l.join("."));
+        let suffix = prop::sample::select(vec![
+            "",
+            ".com",
+            ".c.com",
+            "c.com",
+            ".a.b.c.com",
+            ".x.org",
+            ".COM",
+            ".com.",
+            "..com",
+        ]);
+        let port = prop::sample::select(vec![
+            "", ":443", ":80", ":8080", ":08080", ":", ":65536", ":x",
+        ]);
+        let tail = prop::sample::select(vec!["", "/", ".", " ", ",", "\t", "?", "#", "@a.com"]);
+        (scheme, labels, suffix, port, tail).prop_map(|(s, l, x, p, t)| format!("{s}{l}{x}{p}{t}"))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2_000))]
+
+        /// The direct path agrees with the general one on any origin, name
+        /// spelling, method and repeated or missing `Origin` lines.
+        #[test]
+        fn the_direct_path_agrees_with_the_general_path(
+            which in 0..DIRECT_PATH_POLICIES.len(),
+            origin in near_origin(),
+            second in proptest::option::of(near_origin()),
+            name in proptest::sample::select(vec![&b"Origin"[..], b"origin", b"ORIGIN", b"0rigin"]),
+            method in proptest::sample::select(vec!["GET", "POST", "get", "PUT", "OPTIONS"]),
+        ) {
+            let json = DIRECT_PATH_POLICIES[which];
+            let policy = Policy::from_json(json.as_bytes()).unwrap();
+            let c_policy = corsgate_policy::into_raw(Policy::from_json(json.as_bytes()).unwrap());
+            let mut lines: Vec<(&[u8], &str)> = vec![(name, origin.as_str())];
+            if let Some(second) = &second {
+                lines.push((b"origin", second.as_str()));
+            }
+            assert_direct_is_general(json, &policy, c_policy, method, &lines);
             corsgate_policy_release(c_policy);
         }
     }
