@@ -218,22 +218,8 @@ impl OriginMatcher {
             }
             Suffixes::Hashed(set) => set,
         };
-        // As `matches_subdomain`: the suffixes after the 1st, 2nd … dot
-        // from the right, up to the most labels a policy suffix has.
-        let mut labels = 0;
-        for (i, &b) in host.iter().enumerate().rev() {
-            if b != b'.' {
-                continue;
-            }
-            labels += 1;
-            if labels > self.max_suffix_labels {
-                break;
-            }
-            if table.contains(host.get(i + 1..).unwrap_or_default()) {
-                return Some(true);
-            }
-        }
-        Some(false)
+        // As `matches_subdomain`.
+        Some(suffixes_after_dots(host, self.max_suffix_labels).any(|s| table.contains(s)))
     }
 
     /// True when the parsed request origin matches a pattern.
@@ -272,25 +258,26 @@ impl OriginMatcher {
     /// Tries the suffixes of the host after its 1st, 2nd … dot from the
     /// right, up to the most labels any policy suffix has.
     fn matches_subdomain(&self, origin: &Origin<'_>) -> bool {
-        let host = origin.host;
-        let mut labels = 0;
-        for (i, &b) in host.iter().enumerate().rev() {
-            if b != b'.' {
-                continue;
-            }
-            labels += 1;
-            if labels > self.max_suffix_labels {
-                break;
-            }
-            // A host has no empty label, so host[..i] is a non-empty prefix.
-            if let Some(rules) = host.get(i + 1..).and_then(|s| self.subdomains.get(s)) {
-                if accepts(rules, origin) {
-                    return true;
-                }
-            }
-        }
-        false
+        // A host has no empty label, so what precedes a suffix is a
+        // non-empty prefix.
+        suffixes_after_dots(origin.host, self.max_suffix_labels).any(|s| {
+            self.subdomains
+                .get(s)
+                .is_some_and(|rules| accepts(rules, origin))
+        })
     }
+}
+
+/// The parts of `host` after its 1st, 2nd … dot from the right, up to
+/// `max_labels` of them (the most labels any policy suffix has).
+#[inline]
+fn suffixes_after_dots(host: &[u8], max_labels: usize) -> impl Iterator<Item = &[u8]> {
+    host.iter()
+        .enumerate()
+        .rev()
+        .filter(|&(_, &b)| b == b'.')
+        .take(max_labels)
+        .map(move |(i, _)| host.get(i + 1..).unwrap_or_default())
 }
 
 /// Many exact origins: an open-addressing table built when the policy
